@@ -1,0 +1,53 @@
+import { dependencyUnavailable, startHealthServer, type Logger } from '@konstruct/core';
+import { createDb } from '@konstruct/db';
+import { connectBus } from '@konstruct/bus';
+import type { RunnerConfig } from './env.ts';
+import { createInboundHandler } from './consumer/inbound.ts';
+import { createOpenAiChat } from './llm/openai-chat.ts';
+import type { ChatModel } from './llm/types.ts';
+
+export interface Runner {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startRunner(config: RunnerConfig, logger: Logger, overrides: { model?: ChatModel } = {}): Promise<Runner> {
+  const db = createDb({ url: config.databaseUrl, poolSize: Math.min(20, config.concurrency) });
+  await db.ping().catch((e) => {
+    throw dependencyUnavailable('Postgres', config.databaseUrl, e);
+  });
+  const bus = await connectBus({ url: config.amqpUrl, prefix: config.busPrefix, logger }).catch((e) => {
+    throw dependencyUnavailable('RabbitMQ', config.amqpUrl, e);
+  });
+  const model = overrides.model ?? createOpenAiChat(config.openai);
+  const handler = createInboundHandler({
+    db,
+    model,
+    defaultModel: config.defaultModel,
+    historyMessages: config.historyMessages,
+    logger,
+    publishReply: (reply) =>
+      bus.publish('outbound', `outbound.${reply.channel.kind}`, reply, { messageId: `reply:${reply.inReplyTo}` }),
+  });
+  const consumer = bus.consume('runnerInbound', handler, { prefetch: config.prefetch, concurrency: config.concurrency });
+  const health = await startHealthServer({
+    port: config.port,
+    host: config.host,
+    service: 'agent-runner',
+    checks: {
+      postgres: () => db.ping(),
+      rabbitmq: async () => {
+        if (!bus.ping()) throw new Error('not connected');
+      },
+    },
+  });
+  return {
+    url: health.url,
+    async close() {
+      await consumer.close();
+      await bus.close();
+      await health.close();
+      await db.close();
+    },
+  };
+}

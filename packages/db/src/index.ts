@@ -1,0 +1,3 @@
+export { createDb, tenantScope, Prisma } from './client.ts';
+export type { Db, DbOptions, TenantScope, TenantTx, RoutingTx } from './client.ts';
+export * as enums from './generated/prisma/enums.ts';
