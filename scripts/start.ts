@@ -67,15 +67,17 @@ if (amqpDown)
   );
 if (problems.length) fail(problems.join('\n\n'));
 
-const secrets: Record<string, string> =
+const secrets: Record<string, string | undefined> =
   config.nodeEnv === 'production' ? {} : { ...loadDevSecrets(config.dataDir) };
 if (config.masterKey) secrets.KONSTRUCT_MASTER_KEY = config.masterKey;
 if (config.slackSigningSecret) secrets.SLACK_SIGNING_SECRET = config.slackSigningSecret;
-if (!secrets.KONSTRUCT_MASTER_KEY) fail('KONSTRUCT_MASTER_KEY is required in production (32 bytes, base64).');
+const masterKey = secrets.KONSTRUCT_MASTER_KEY ?? fail('KONSTRUCT_MASTER_KEY is required in production (32 bytes, base64).');
 
 let embedded: EmbeddedPostgres | null = null;
-let databaseUrl = config.databaseUrl;
-if (!databaseUrl) {
+let databaseUrl: string;
+if (config.databaseUrl) {
+  databaseUrl = config.databaseUrl;
+} else {
   console.log(`• starting embedded Postgres (PGlite + pgvector), data in ${config.dataDir}/pg`);
   try {
     embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pg`, port: config.embeddedPort });
@@ -92,7 +94,7 @@ try {
   fail(`migration failed: ${(e as Error).message}`);
 }
 
-const seed = await seedDemo(databaseUrl, keyringFrom(secrets.KONSTRUCT_MASTER_KEY), {
+const seed = await seedDemo(databaseUrl, keyringFrom(masterKey), {
   teamId: config.slackTeamId,
   botToken: config.slackBotToken,
 });

@@ -29,16 +29,14 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     publishReply: (reply) =>
       bus.publish('outbound', `outbound.${reply.channel.kind}`, reply, { messageId: `reply:${reply.inReplyTo}` }),
   });
-  const consumer = bus.consume('runnerInbound', handler, { prefetch: config.prefetch, concurrency: config.concurrency });
+  const consumer = await bus.consume('runnerInbound', handler, { prefetch: config.prefetch, concurrency: config.concurrency });
   const health = await startHealthServer({
     port: config.port,
     host: config.host,
     service: 'agent-runner',
     checks: {
       postgres: () => db.ping(),
-      rabbitmq: async () => {
-        if (!bus.ping()) throw new Error('not connected');
-      },
+      rabbitmq: () => bus.checkHealth(),
     },
   });
   return {

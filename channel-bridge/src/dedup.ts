@@ -7,14 +7,15 @@ import type { Redis } from 'ioredis';
 export class Deduplicator {
   constructor(
     private readonly redis: Redis,
+    private readonly keyPrefix: string,
     private readonly ttlSeconds = 24 * 3600,
   ) {}
 
   async claim(key: string): Promise<boolean> {
-    return (await this.redis.set(`konstruct:dedup:${key}`, '1', 'EX', this.ttlSeconds, 'NX')) === 'OK';
+    return (await this.redis.set(`${this.keyPrefix}dedup:${key}`, '1', 'EX', this.ttlSeconds, 'NX')) === 'OK';
   }
 
   async release(key: string): Promise<void> {
-    await this.redis.del(`konstruct:dedup:${key}`);
+    await this.redis.del(`${this.keyPrefix}dedup:${key}`);
   }
 }

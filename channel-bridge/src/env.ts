@@ -11,6 +11,7 @@ const schema = z
     REDIS_URL: envFields.redisUrl,
     AMQP_URL: envFields.amqpUrl,
     BUS_PREFIX: z.string().regex(/^[a-z0-9.-]*$/).default(''),
+    REDIS_KEY_PREFIX: z.string().default('konstruct:'),
     KONSTRUCT_MASTER_KEY: envFields.masterKey,
     KONSTRUCT_PREVIOUS_MASTER_KEYS: z.string().default(''),
     SLACK_SIGNING_SECRET: z.string().min(8),
@@ -27,6 +28,7 @@ const schema = z
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     busPrefix: e.BUS_PREFIX,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     masterKey: e.KONSTRUCT_MASTER_KEY,
     previousMasterKeys: e.KONSTRUCT_PREVIOUS_MASTER_KEYS.split(',').filter(Boolean),
     slack: {

@@ -31,28 +31,27 @@ export async function startBridge(config: BridgeConfig, logger: Logger): Promise
   });
   const keyring = keyringFrom(config.masterKey, config.previousMasterKeys);
 
-  const app = Fastify({ loggerInstance: logger.child({ source: 'http' }), disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  // Requests are logged by the routes themselves, with secrets and bodies left out.
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.get('/healthz', async () => ({ status: 'ok', service: 'channel-bridge' }));
   app.get('/readyz', async (_req, reply) => {
     const r = await checkReadiness({
       postgres: () => db.ping(),
       redis: async () => void (await redis.ping()),
-      rabbitmq: async () => {
-        if (!bus.ping()) throw new Error('not connected');
-      },
+      rabbitmq: () => bus.checkHealth(),
     });
     return reply.code(r.ready ? 200 : 503).send({ service: 'channel-bridge', ...r });
   });
   await app.register(slackEventsRoutes, {
     signingSecret: config.slack.signingSecret,
     router: new ChannelRouter(db),
-    dedup: new Deduplicator(redis),
+    dedup: new Deduplicator(redis, config.redisKeyPrefix),
     bus,
     logger,
   });
 
   const deliver = createSlackSender({ db, keyring, slackApiUrl: config.slack.apiUrl, logger });
-  const consumer = bus.consume('bridgeOutbound', (d) => deliver(d), { prefetch: 100, concurrency: 16 });
+  const consumer = await bus.consume('bridgeOutbound', (d) => deliver(d), { prefetch: 100, concurrency: 16 });
 
   await app.listen({ port: config.port, host: config.host });
   const addr = app.server.address();

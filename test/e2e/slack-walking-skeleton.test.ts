@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { databaseUrl } from '../support/db.ts';
+import { eventually } from '../support/eventually.ts';
 import { postSlack, slackFixture } from '../support/slack.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 
@@ -59,16 +60,19 @@ describe('Slack message end to end', () => {
     expect(postReq.headers.authorization).toBe(`Bearer ${acme.botToken}`);
 
     // Conversation and both messages are persisted; the reply is marked sent with Slack's ts.
-    const { rows } = await owner.query(
-      `SELECT m.direction, m.author, m.text, m.delivery_state, m.provider_message_id, c.external_ref
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE m.tenant_id = $1 ORDER BY m.created_at`,
-      [acme.tenantId],
-    );
-    expect(rows.map((r) => [r.direction, r.author, r.delivery_state])).toEqual([
-      ['inbound', 'end_user', 'received'],
-      ['outbound', 'agent', 'sent'],
-    ]);
+    const rows = await eventually(async () => {
+      const { rows } = await owner.query(
+        `SELECT m.direction, m.author, m.text, m.delivery_state, m.provider_message_id, c.external_ref
+           FROM messages m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.tenant_id = $1 ORDER BY m.created_at`,
+        [acme.tenantId],
+      );
+      expect(rows.map((r) => [r.direction, r.author, r.delivery_state])).toEqual([
+        ['inbound', 'end_user', 'received'],
+        ['outbound', 'agent', 'sent'],
+      ]);
+      return rows;
+    });
     expect(rows[1].provider_message_id).toBe(post!.ts);
     expect(rows[0].external_ref).toBe('slack:T0001ACME:C0CUSTOMER:1732612345.000200');
 

@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createLogger, encryptSecret, keyringFrom, secretContext, secretHint } from '@konstruct/core';
+import { Connection } from 'rabbitmq-client';
 import { connectBus, deleteTopology, type Bus } from '@konstruct/bus';
 import { startBridge, loadEnv as bridgeEnv, type Bridge } from '../../channel-bridge/src/index.ts';
 import { startRunner, loadEnv as runnerEnv, type Runner } from '../../agent-runner/src/index.ts';
 import { startFakeOpenAI, startFakeSlack, type FakeOpenAI, type FakeSlack } from '../fakes/index.ts';
+
+const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 export interface SlackTenant {
   tenantId: string;
@@ -92,10 +95,10 @@ export async function startPlatform(databaseUrl: string, opts: { runnerConcurren
     createLogger('agent-runner', logLevel as never),
   );
   const bridge = await startBridge(
-    bridgeEnv({ ...common, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: `${slack.url}/api/` }),
+    bridgeEnv({ ...common, REDIS_KEY_PREFIX: `konstruct-${prefix}`, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: `${slack.url}/api/` }),
     createLogger('channel-bridge', logLevel as never),
   );
-  const bus = await connectBus({ url: 'amqp://guest:guest@127.0.0.1:5672', prefix });
+  const bus = await connectBus({ url: AMQP_URL, prefix });
   return {
     bridge,
     runner,
@@ -108,8 +111,10 @@ export async function startPlatform(databaseUrl: string, opts: { runnerConcurren
     async close() {
       await bridge.close();
       await runner.close();
-      await deleteTopology(bus, prefix).catch(() => undefined);
       await bus.close();
+      const conn = new Connection(AMQP_URL);
+      await deleteTopology(conn, prefix).catch(() => undefined);
+      await conn.close();
       await Promise.all([openai.close(), slack.close()]);
     },
   };

@@ -1,11 +1,11 @@
 import { KonstructMessageV1, parseContract, type Logger } from '@konstruct/core';
-import type { ConsumeResult, Delivery } from '@konstruct/bus';
+import type { HandlerResult, BusMessage } from '@konstruct/bus';
 import { runTurn, type TurnDeps } from '../loop/turn.ts';
 
 /** Validates each delivery against the contract; what does not parse is dead-lettered with the reason. */
 export function createInboundHandler(deps: TurnDeps & { logger: Logger }) {
   const log = deps.logger.child({ source: 'inbound' });
-  return async (delivery: Delivery): Promise<ConsumeResult> => {
+  return async (delivery: BusMessage): Promise<HandlerResult> => {
     const parsed = parseContract(KonstructMessageV1, delivery.body);
     if (!parsed.ok) {
       log.warn({ messageId: delivery.messageId, reason: parsed.reason }, 'invalid message dead-lettered');

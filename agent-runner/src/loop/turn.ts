@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KonstructMessageV1, KonstructReplyV1, Logger } from '@konstruct/core';
 import { tenantScope, type Db, type TenantTx } from '@konstruct/db';
-import type { ConsumeResult } from '@konstruct/bus';
+import type { HandlerResult } from '@konstruct/bus';
 import { buildPrompt, unavailableReply } from './prompt.ts';
 import { LlmUnavailable, type ChatModel, type ChatResult } from '../llm/types.ts';
 import { costUsdMicros } from '../llm/prices.ts';
@@ -24,7 +24,7 @@ type Reply = { id: string; text: string; deliveryState: string };
  * (tenant, channel, external id) and the reply by the inbound message, so a redelivery
  * re-publishes the existing reply instead of writing a second one.
  */
-export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<ConsumeResult> {
+export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<HandlerResult> {
   const scope = tenantScope(msg.tenantId);
   const log = deps.logger.child({ tenantId: msg.tenantId, messageId: msg.id });
 
@@ -33,7 +33,7 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
       where: { id: msg.channel.connectionId },
       select: { id: true, agent: true },
     });
-    if (!connection?.agent) return { missing: `channel connection ${msg.channel.connectionId} has no agent` } as const;
+    if (!connection?.agent) return { missing: `channel connection ${msg.channel.connectionId} has no agent` };
     const agent = connection.agent;
     const now = new Date(msg.receivedAt);
     const conversation = await tx.conversation.upsert({
@@ -63,10 +63,10 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
           take: deps.historyMessages,
           select: { author: true, text: true },
         });
-    return { agent, conversation, inbound, existing, history: history.reverse() } as const;
+    return { missing: undefined, agent, conversation, inbound, existing, history: history.reverse() };
   });
 
-  if ('missing' in ctx) return { deadLetter: ctx.missing };
+  if (ctx.missing !== undefined) return { deadLetter: ctx.missing };
   const { agent, conversation, inbound, existing } = ctx;
   const reply = (r: Reply): KonstructReplyV1 => ({
     v: 1,

@@ -1,7 +1,7 @@
 import { WebClient, ErrorCode, type WebAPIPlatformError } from '@slack/web-api';
 import { decryptSecret, parseContract, secretContext, KonstructReplyV1, type Logger, type MasterKeyring } from '@konstruct/core';
 import { tenantScope, type Db } from '@konstruct/db';
-import type { ConsumeResult, Delivery } from '@konstruct/bus';
+import type { HandlerResult, BusMessage } from '@konstruct/bus';
 
 /** Slack errors that retrying cannot fix: recorded on the message instead. */
 const PERMANENT = new Set([
@@ -41,7 +41,7 @@ export function createSlackSender(deps: SlackSenderDeps) {
     return c;
   };
 
-  return async function deliver(delivery: Delivery): Promise<ConsumeResult> {
+  return async function deliver(delivery: BusMessage): Promise<HandlerResult> {
     const parsed = parseContract(KonstructReplyV1, delivery.body);
     if (!parsed.ok) return { deadLetter: `invalid KonstructReply v1: ${parsed.reason}` };
     const reply = parsed.value;

@@ -4,4 +4,4 @@
  */
 export { createPrisma } from './client.ts';
 export { migrate, listMigrations } from './migrate.ts';
-export { startEmbeddedPostgres } from './embedded.ts';
+export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedOptions } from './embedded.ts';
