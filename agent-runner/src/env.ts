@@ -17,7 +17,9 @@ const schema = z
     DEFAULT_MODEL: z.string().default('gpt-4o-mini'),
     LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
-    RUNNER_PREFETCH: z.coerce.number().int().min(1).max(1000).default(200),
+    // Unstarted prefetched messages count toward the delivery limit when a consumer stops, so
+    // keep prefetch near concurrency. Unset: twice the concurrency.
+    RUNNER_PREFETCH: z.coerce.number().int().min(1).max(2000).optional(),
     HISTORY_MESSAGES: z.coerce.number().int().min(0).max(200).default(20),
   })
   .transform((e) => ({
@@ -33,7 +35,7 @@ const schema = z
     openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, timeoutMs: e.LLM_TIMEOUT_MS },
     defaultModel: e.DEFAULT_MODEL,
     concurrency: e.RUNNER_CONCURRENCY,
-    prefetch: e.RUNNER_PREFETCH,
+    prefetch: e.RUNNER_PREFETCH ?? e.RUNNER_CONCURRENCY * 2,
     historyMessages: e.HISTORY_MESSAGES,
   }));
 

@@ -5,6 +5,7 @@ import type { RunnerConfig } from './env.ts';
 import { createInboundHandler } from './consumer/inbound.ts';
 import { createOpenAiChat } from './llm/openai-chat.ts';
 import type { ChatModel } from './llm/types.ts';
+import { AgentCache } from './loop/agent-cache.ts';
 
 export interface Runner {
   url: string;
@@ -22,6 +23,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
   const model = overrides.model ?? createOpenAiChat(config.openai);
   const handler = createInboundHandler({
     db,
+    agents: new AgentCache(db),
     model,
     defaultModel: config.defaultModel,
     historyMessages: config.historyMessages,

@@ -181,4 +181,23 @@ describe('Slack message end to end', () => {
       p.openai.respond();
     }
   });
+
+  it('records a reply Slack refuses permanently as failed, with the reason', async () => {
+    p.slack.failNext('chat.postMessage', { error: 'channel_not_found' });
+    const ev = slackFixture('app_mention');
+    ev.event_id = 'EvREFUSED1';
+    ev.event.ts = ev.event.event_ts = '1732617777.000001';
+    ev.event.text = '<@U0BOTUSER> where is my order?';
+    expect((await postSlack(p.bridge.url, ev, p.signingSecret)).status).toBe(200);
+    const row = await eventually(async () => {
+      const { rows } = await owner.query(
+        `SELECT r.delivery_state, r.delivery_error FROM messages r JOIN messages i ON r.in_reply_to_id = i.id
+          WHERE i.tenant_id = $1 AND i.external_id = 'C0CUSTOMER:1732617777.000001'`,
+        [acme.tenantId],
+      );
+      expect(rows[0]?.delivery_state).toBe('failed');
+      return rows[0];
+    });
+    expect(row.delivery_error).toBe('slack: channel_not_found');
+  });
 });

@@ -1,4 +1,4 @@
-/** USD per million tokens (input, output). Unknown models cost 0 and are logged by the caller. */
+/** USD per million tokens (input, output). Unknown models have no price (null); usage is still recorded. */
 const PRICES: Record<string, [number, number]> = {
   'gpt-4o-mini': [0.15, 0.6],
   'gpt-4o': [2.5, 10],

@@ -38,5 +38,5 @@ export function buildPrompt(agent: AgentProfile, history: HistoryEntry[], incomi
 }
 
 export function unavailableReply(agentName: string): string {
-  return `Sorry, ${agentName} is unavailable right now and can't answer. Please try again in a little while — the team has been notified.`;
+  return `Sorry, ${agentName} is unavailable right now and can't answer. Please try again in a little while.`;
 }

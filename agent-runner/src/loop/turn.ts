@@ -5,10 +5,13 @@ import type { HandlerResult } from '@konstruct/bus';
 import { buildPrompt, unavailableReply } from './prompt.ts';
 import { LlmUnavailable, type ChatModel, type ChatResult } from '../llm/types.ts';
 import { costUsdMicros } from '../llm/prices.ts';
-import { recordAudit } from '../audit/recorder.ts';
+import { recordAudit, type AuditEntry } from '../audit/recorder.ts';
+import type { AgentCache } from './agent-cache.ts';
+import { Prisma } from '@konstruct/db';
 
 export interface TurnDeps {
   db: Db;
+  agents: AgentCache;
   model: ChatModel;
   defaultModel: string;
   historyMessages: number;
@@ -28,20 +31,17 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   const scope = tenantScope(msg.tenantId);
   const log = deps.logger.child({ tenantId: msg.tenantId, messageId: msg.id });
 
+  const agent = await deps.agents.forConnection(msg.tenantId, msg.channel.connectionId);
+  if (!agent) return { deadLetter: `channel connection ${msg.channel.connectionId} has no agent` };
+
   const ctx = await deps.db.withTenant(scope, async (tx) => {
-    const connection = await tx.channelConnection.findUnique({
-      where: { id: msg.channel.connectionId },
-      select: { id: true, agent: true },
-    });
-    if (!connection?.agent) return { missing: `channel connection ${msg.channel.connectionId} has no agent` };
-    const agent = connection.agent;
     const now = new Date(msg.receivedAt);
     const conversation = await tx.conversation.upsert({
       where: { tenantId_externalRef: { tenantId: msg.tenantId, externalRef: msg.conversation.ref } },
       create: {
         tenantId: msg.tenantId,
         agentId: agent.id,
-        connectionId: connection.id,
+        connectionId: msg.channel.connectionId,
         channelKind: msg.channel.kind,
         externalRef: msg.conversation.ref,
         endUserExternalId: msg.sender.externalId,
@@ -49,12 +49,16 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
         lastMessageAt: now,
       },
       update: { lastInboundAt: now, lastMessageAt: now },
+      select: { id: true, state: true },
     });
     const inbound = await recordInbound(tx, msg, conversation.id);
-    const existing = await tx.message.findUnique({
-      where: { inReplyToId: inbound.id },
-      select: { id: true, text: true, deliveryState: true },
-    });
+    // A message seen for the first time cannot have a reply yet.
+    const existing = inbound.fresh
+      ? null
+      : await tx.message.findUnique({
+          where: { inReplyToId: inbound.id },
+          select: { id: true, text: true, deliveryState: true },
+        });
     const history = existing
       ? []
       : await tx.message.findMany({
@@ -63,11 +67,10 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
           take: deps.historyMessages,
           select: { author: true, text: true },
         });
-    return { missing: undefined, agent, conversation, inbound, existing, history: history.reverse() };
+    return { conversation, inbound, existing, history: history.reverse() };
   });
 
-  if (ctx.missing !== undefined) return { deadLetter: ctx.missing };
-  const { agent, conversation, inbound, existing } = ctx;
+  const { conversation, inbound, existing } = ctx;
   const reply = (r: Reply): KonstructReplyV1 => ({
     v: 1,
     id: r.id,
@@ -109,71 +112,80 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
 
   const text = result?.text.trim() || unavailableReply(agent.name);
   const cost = result ? costUsdMicros(result.model, result.usage.inputTokens, result.usage.outputTokens) : null;
-  const saved = await deps.db.withTenant(scope, async (tx) => {
-    const id = randomUUID();
-    const created = await tx.message.createMany({
-      data: [
-        {
-          id,
-          tenantId: msg.tenantId,
-          conversationId: conversation.id,
-          direction: 'outbound',
-          author: result ? 'agent' : 'system',
-          channelKind: msg.channel.kind,
-          inReplyToId: inbound.id,
-          text,
-          deliveryState: 'pending',
-        },
-      ],
-      skipDuplicates: true,
-    });
-    if (created.count === 1 && result) {
-      await tx.usageRecord.create({
-        data: {
-          tenantId: msg.tenantId,
-          agentId: agent.id,
-          conversationId: conversation.id,
+  const audit: AuditEntry = {
+    actorKind: 'agent',
+    actorId: agent.id,
+    action: 'llm.call',
+    subjectType: 'message',
+    subjectId: inbound.id,
+    data: result
+      ? {
           provider: result.provider,
           model: result.model,
           inputTokens: result.usage.inputTokens,
           outputTokens: result.usage.outputTokens,
-          cacheReadTokens: result.usage.cacheReadTokens,
-          costUsdMicros: cost ?? 0n,
           latencyMs: result.latencyMs,
-        },
+          costUsdMicros: cost === null ? null : Number(cost),
+          outcome: 'ok',
+        }
+      : { provider: 'openai', model: modelName, outcome: 'unavailable', reason: failure },
+  };
+  const saveReply = (withAudit: boolean) =>
+    deps.db.withTenant(scope, async (tx) => {
+      const id = randomUUID();
+      const created = await tx.message.createMany({
+        data: [
+          {
+            id,
+            tenantId: msg.tenantId,
+            conversationId: conversation.id,
+            direction: 'outbound',
+            author: result ? 'agent' : 'system',
+            channelKind: msg.channel.kind,
+            inReplyToId: inbound.id,
+            text,
+            deliveryState: 'pending',
+          },
+        ],
+        skipDuplicates: true,
       });
-    }
-    await tx.conversation.update({ where: { id: conversation.id }, data: { lastMessageAt: new Date() } });
-    // A concurrent redelivery may have answered first; publish whichever reply won.
-    return tx.message.findUniqueOrThrow({
-      where: { inReplyToId: inbound.id },
-      select: { id: true, text: true, deliveryState: true },
-    });
-  });
-
-  await recordAudit(
-    deps.db,
-    scope,
-    {
-      actorKind: 'agent',
-      actorId: agent.id,
-      action: 'llm.call',
-      subjectType: 'message',
-      subjectId: inbound.id,
-      data: result
-        ? {
+      if (created.count === 0) {
+        // A concurrent redelivery answered first; publish its reply instead of a second one.
+        return tx.message.findUniqueOrThrow({
+          where: { inReplyToId: inbound.id },
+          select: { id: true, text: true, deliveryState: true },
+        });
+      }
+      if (result) {
+        await tx.usageRecord.create({
+          data: {
+            tenantId: msg.tenantId,
+            agentId: agent.id,
+            conversationId: conversation.id,
             provider: result.provider,
             model: result.model,
             inputTokens: result.usage.inputTokens,
             outputTokens: result.usage.outputTokens,
+            cacheReadTokens: result.usage.cacheReadTokens,
+            costUsdMicros: cost ?? 0n,
             latencyMs: result.latencyMs,
-            costUsdMicros: cost === null ? null : Number(cost),
-            outcome: 'ok',
-          }
-        : { provider: 'openai', model: modelName, outcome: 'unavailable', reason: failure },
-    },
-    log,
-  );
+          },
+        });
+      }
+      if (withAudit) await tx.auditEvent.create({ data: auditRow(msg.tenantId, audit) });
+      return { id, text, deliveryState: 'pending' };
+    });
+
+  // The audit event commits with the reply it describes; if recording it fails, the reply
+  // still goes out and the audit is retried on its own (and logged if that fails too).
+  let saved: Reply;
+  try {
+    saved = await saveReply(true);
+  } catch (e) {
+    log.error({ err: e }, 'saving reply with its audit event failed; retrying without it');
+    saved = await saveReply(false);
+    await recordAudit(deps.db, scope, audit, log);
+  }
 
   await deps.publishReply(reply(saved));
   log.info({ replyId: saved.id, latencyMs: result?.latencyMs }, 'reply published');
@@ -181,8 +193,9 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
 }
 
 async function recordInbound(tx: TenantTx, msg: KonstructMessageV1, conversationId: string) {
+  const createdAt = new Date(msg.receivedAt);
   // ON CONFLICT DO NOTHING keeps the transaction usable when the message is a redelivery.
-  await tx.message.createMany({
+  const inserted = await tx.message.createMany({
     data: [
       {
         id: msg.id,
@@ -196,15 +209,29 @@ async function recordInbound(tx: TenantTx, msg: KonstructMessageV1, conversation
         text: msg.text,
         attachments: msg.attachments,
         deliveryState: 'received',
-        createdAt: new Date(msg.receivedAt),
+        createdAt,
       },
     ],
     skipDuplicates: true,
   });
-  return tx.message.findUniqueOrThrow({
+  if (inserted.count === 1) return { id: msg.id, createdAt, fresh: true };
+  const existing = await tx.message.findUniqueOrThrow({
     where: {
       tenantId_channelKind_externalId: { tenantId: msg.tenantId, channelKind: msg.channel.kind, externalId: msg.externalId },
     },
     select: { id: true, createdAt: true },
   });
+  return { ...existing, fresh: false };
+}
+
+function auditRow(tenantId: string, e: AuditEntry): Prisma.AuditEventUncheckedCreateInput {
+  return {
+    tenantId,
+    actorKind: e.actorKind,
+    actorId: e.actorId ?? null,
+    action: e.action,
+    subjectType: e.subjectType ?? null,
+    subjectId: e.subjectId ?? null,
+    data: (e.data ?? {}) as Prisma.InputJsonValue,
+  };
 }

@@ -24,6 +24,8 @@ export interface SlackSenderDeps {
   db: Db;
   keyring: MasterKeyring;
   slackApiUrl: string;
+  /** Deliveries of one reply before it is recorded as failed and dead-lettered. */
+  maxAttempts?: number;
   logger: Logger;
 }
 
@@ -41,34 +43,42 @@ export function createSlackSender(deps: SlackSenderDeps) {
     return c;
   };
 
+  // Decrypted bot tokens, kept briefly: every reply needs one, a reinstall replaces it rarely.
+  const tokens = new Map<string, { token: string | null; expires: number }>();
+  async function botToken(tenantId: string, connectionId: string): Promise<string | null> {
+    const hit = tokens.get(connectionId);
+    if (hit && hit.expires > Date.now()) return hit.token;
+    const row = await deps.db.withTenant(tenantScope(tenantId), (tx) =>
+      tx.channelConnection.findUnique({ where: { id: connectionId }, select: { id: true, botTokenEnc: true } }),
+    );
+    const token = row?.botTokenEnc
+      ? decryptSecret(deps.keyring, row.botTokenEnc, secretContext('channel_connections', 'bot_token', row.id))
+      : null;
+    if (tokens.size > 10_000) tokens.clear();
+    tokens.set(connectionId, { token, expires: Date.now() + 30_000 });
+    return token;
+  }
+
   return async function deliver(delivery: BusMessage): Promise<HandlerResult> {
     const parsed = parseContract(KonstructReplyV1, delivery.body);
     if (!parsed.ok) return { deadLetter: `invalid KonstructReply v1: ${parsed.reason}` };
     const reply = parsed.value;
     const scope = tenantScope(reply.tenantId);
 
-    const state = await deps.db.withTenant(scope, async (tx) => {
-      const [message, connection] = await Promise.all([
-        tx.message.findUnique({ where: { id: reply.id }, select: { deliveryState: true } }),
-        tx.channelConnection.findUnique({ where: { id: reply.channel.connectionId }, select: { id: true, botTokenEnc: true } }),
-      ]);
-      return { message, connection };
-    });
-    if (!state.message) return { deadLetter: `reply message ${reply.id} not found for tenant ${reply.tenantId}` };
-    if (['sent', 'delivered', 'read'].includes(state.message.deliveryState)) {
+    const state = await deps.db.withTenant(scope, (tx) =>
+      tx.message.findUnique({ where: { id: reply.id }, select: { deliveryState: true } }),
+    );
+    if (!state) return { deadLetter: `reply message ${reply.id} not found for tenant ${reply.tenantId}` };
+    if (['sent', 'delivered', 'read'].includes(state.deliveryState)) {
       log.info({ messageId: reply.id }, 'reply already delivered; redelivery ignored');
       return 'ack';
     }
-    if (!state.connection?.botTokenEnc) {
+    const token = await botToken(reply.tenantId, reply.channel.connectionId);
+    if (!token) {
       await markFailed(reply.id, 'slack connection has no bot token');
       return 'ack';
     }
 
-    const token = decryptSecret(
-      deps.keyring,
-      state.connection.botTokenEnc,
-      secretContext('channel_connections', 'bot_token', state.connection.id),
-    );
     try {
       const res = await clientFor(token).chat.postMessage({
         channel: reply.channel.address,
@@ -92,6 +102,12 @@ export function createSlackSender(deps: SlackSenderDeps) {
           log.warn({ messageId: reply.id, code }, 'slack refused the reply permanently');
           return 'ack';
         }
+      }
+      const reason = `slack: ${(e as Error).message}`;
+      if (delivery.deliveryCount + 1 >= (deps.maxAttempts ?? 5)) {
+        await markFailed(reply.id, reason);
+        log.error({ messageId: reply.id, attempts: delivery.deliveryCount + 1, reason }, 'slack post failed; giving up');
+        return { deadLetter: `${reason} (after ${delivery.deliveryCount + 1} attempts)` };
       }
       log.warn({ messageId: reply.id, err: (e as Error).message }, 'slack post failed; will retry');
       return 'retry';

@@ -93,9 +93,9 @@ export function rewrapSecret(ring: MasterKeyring, sealed: string): string {
   return ['kv1', ring.current, b64(nIv), b64(nWrapped), b64(nTag), iv, ct, tag].join('.');
 }
 
-/** Last four characters, for showing that a secret is set without revealing it. */
+/** Last four characters, for showing that a secret is set; short secrets are not hinted at all. */
 export function secretHint(plaintext: string): string {
-  return plaintext.length <= 4 ? '****' : plaintext.slice(-4);
+  return plaintext.length < 12 ? '****' : plaintext.slice(-4);
 }
 
 /** The AAD binding a secret to its row and column, so it cannot be replayed elsewhere. */

@@ -32,7 +32,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, 
 export const envFields = {
   nodeEnv: z.enum(['development', 'test', 'production']).default('development'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  databaseUrl: z.string().url().refine((u) => u.startsWith('postgres'), 'must be a postgres:// URL'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL'),
   redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
   amqpUrl: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),

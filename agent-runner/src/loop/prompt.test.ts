@@ -1,0 +1,108 @@
+import { describe, it, expect } from 'vitest';
+import { buildPrompt, systemPrompt, unavailableReply, type AgentProfile, type HistoryEntry } from './prompt.ts';
+
+const agent: AgentProfile = {
+  name: 'Mia',
+  role: 'customer support lead',
+  persona: 'Warm, concise, never uses jargon.',
+  jobDescription: 'Answers customer questions about orders and deliveries.',
+  statementOfWork: 'Resolve delivery questions within one reply where possible.',
+  systemPrompt: 'Always sign off with "— Mia".',
+  businessFunctions: ['Customer support', 'Logistics'],
+};
+
+describe('systemPrompt', () => {
+  it('includes every section in order: name/role, persona, job, SOW, functions, operator prompt', () => {
+    const prompt = systemPrompt(agent);
+    const pieces = [
+      'You are Mia, customer support lead.',
+      'Persona: Warm, concise, never uses jargon.',
+      'Job description: Answers customer questions about orders and deliveries.',
+      'Statement of work: Resolve delivery questions within one reply where possible.',
+      'You help with: Customer support; Logistics.',
+      'Always sign off with "— Mia".',
+    ];
+    expect(prompt).toBe(pieces.join('\n\n'));
+    const positions = pieces.map((p) => prompt.indexOf(p));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it('omits empty sections', () => {
+    const prompt = systemPrompt({ ...agent, persona: '', statementOfWork: '', businessFunctions: [] });
+    expect(prompt).not.toContain('Persona:');
+    expect(prompt).not.toContain('Statement of work:');
+    expect(prompt).not.toContain('You help with');
+    expect(prompt).not.toMatch(/\n\n\n/);
+    expect(prompt).toBe(
+      [
+        'You are Mia, customer support lead.',
+        'Job description: Answers customer questions about orders and deliveries.',
+        'Always sign off with "— Mia".',
+      ].join('\n\n'),
+    );
+  });
+
+  it('with only a name is a single sentence without a dangling comma', () => {
+    const prompt = systemPrompt({
+      name: 'Mia',
+      role: '',
+      persona: '',
+      jobDescription: '',
+      statementOfWork: '',
+      systemPrompt: '',
+      businessFunctions: [],
+    });
+    expect(prompt).toBe('You are Mia.');
+  });
+
+  it('puts the operator prompt last', () => {
+    expect(systemPrompt(agent).endsWith('Always sign off with "— Mia".')).toBe(true);
+  });
+});
+
+describe('buildPrompt', () => {
+  const history: HistoryEntry[] = [
+    { author: 'end_user', text: 'Hi, where is my order?' },
+    { author: 'agent', text: 'It ships tomorrow.' },
+    { author: 'end_user', text: '' },
+    { author: 'human', text: 'I have upgraded it to express.' },
+    { author: 'system', text: 'Conversation handed back to Mia.' },
+    { author: 'end_user', text: 'Thanks!' },
+  ];
+
+  it('orders system, history oldest first as given, then the new message, mapping roles and skipping empty texts', () => {
+    const messages = buildPrompt(agent, history, 'Can I change the address?');
+    expect(messages).toEqual([
+      { role: 'system', content: systemPrompt(agent) },
+      { role: 'user', content: 'Hi, where is my order?' },
+      { role: 'assistant', content: 'It ships tomorrow.' },
+      { role: 'assistant', content: 'I have upgraded it to express.' },
+      { role: 'assistant', content: 'Conversation handed back to Mia.' },
+      { role: 'user', content: 'Thanks!' },
+      { role: 'user', content: 'Can I change the address?' },
+    ]);
+  });
+
+  it('with no history is system then the user message', () => {
+    expect(buildPrompt(agent, [], 'Hello')).toEqual([
+      { role: 'system', content: systemPrompt(agent) },
+      { role: 'user', content: 'Hello' },
+    ]);
+  });
+
+  it('does not reorder history', () => {
+    const reversed = [...history].reverse();
+    const contents = buildPrompt(agent, reversed, 'x').map((m) => m.content);
+    expect(contents.slice(1, -1)).toEqual(reversed.filter((h) => h.text).map((h) => h.text));
+  });
+});
+
+describe('unavailableReply', () => {
+  it('names the agent', () => {
+    const reply = unavailableReply('Mia');
+    expect(reply).toContain('Mia is unavailable');
+    expect(unavailableReply('Otto')).toContain('Otto');
+    expect(unavailableReply('Otto')).not.toContain('Mia');
+  });
+});
