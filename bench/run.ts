@@ -6,14 +6,18 @@ import { writeSection } from './lib/results.ts';
 
 const env = parseEnv(
   z.object({
-    BENCH_RATE: z.coerce.number().positive().default(200),
+    BENCH_RATES: z
+      .string()
+      .default('20,200')
+      .transform((v) => v.split(',').map(Number))
+      .refine((v) => v.length > 0 && v.every((n) => n > 0), 'comma-separated positive rates'),
     BENCH_SECONDS: z.coerce.number().positive().default(30),
     BENCH_FLOOR_SAMPLES: z.coerce.number().int().positive().default(1000),
   }),
   process.env,
 );
 
-const result = await webhookToLlm({ rate: env.BENCH_RATE, seconds: env.BENCH_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
+const result = await webhookToLlm({ rates: env.BENCH_RATES, seconds: env.BENCH_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
 const md = report(result);
 console.log(md);
 writeSection('webhook-to-llm', md);

@@ -40,3 +40,17 @@ export const envFields = {
     .string()
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
 };
+
+/** The env every database-backed process without further settings shares (the subgraphs, for now). */
+export function dbServiceEnvSchema(defaultPort: number) {
+  return z
+    .object({
+      NODE_ENV: envFields.nodeEnv,
+      LOG_LEVEL: envFields.logLevel,
+      PORT: envFields.port(defaultPort),
+      HOST: z.string().default('127.0.0.1'),
+      DATABASE_URL: envFields.databaseUrl,
+    })
+    .transform((e) => ({ nodeEnv: e.NODE_ENV, logLevel: e.LOG_LEVEL, port: e.PORT, host: e.HOST, databaseUrl: e.DATABASE_URL }));
+}
+export type DbServiceConfig = z.output<ReturnType<typeof dbServiceEnvSchema>>;

@@ -72,7 +72,7 @@ function nativeTypeToPg(name: string, args: readonly string[]): string | undefin
 
 /** Lower-case, no whitespace: `vector( 384 )` and `vector(384)` are the same type. */
 function normType(t: string): string {
-  return t.toLowerCase().replace(/\s+/g, ' ').replace(/\s*([(\[,])\s*/g, '$1').replace(/\s+([)\]])/g, '$1').trim();
+  return t.toLowerCase().replace(/\s+/g, ' ').replace(/\s*([([,])\s*/g, '$1').replace(/\s+([)\]])/g, '$1').trim();
 }
 
 interface UnsupportedField {
@@ -108,6 +108,8 @@ function unsupportedFields(source: string, modelName: string): UnsupportedField[
 export function expectedFromPrisma(schemaSource: string): SchemaShape {
   const dmmf = getDMMF({ datamodel: schemaSource });
   if ('type' in dmmf) {
+    // Strips the terminal colour codes the schema parser puts in its messages.
+    // eslint-disable-next-line no-control-regex
     const detail = (dmmf.error?.message ?? '').replace(/\u001b\[[0-9;]*m/g, '');
     throw new Error(`schema.prisma did not parse (${dmmf.type}): ${dmmf.reason} ${detail}`, { cause: dmmf.error });
   }

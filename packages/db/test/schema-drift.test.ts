@@ -75,14 +75,14 @@ describe('diffSchemas detects drift', () => {
   });
 
   it('a field removed from a model is an extra column', () => {
-    expect(drift(edited(/\n  botUserId +String\? +@map\("bot_user_id"\)/, '')))
+    expect(drift(edited(/\n {2}botUserId +String\? +@map\("bot_user_id"\)/, '')))
       .toEqual(['extra column: channel_connections.bot_user_id text']);
   });
 
   it('a changed type is a type mismatch (scalar, native type, enum, list and Unsupported)', () => {
     expect(drift(edited('  limit     BigInt\n', '  limit     Int\n')))
       .toEqual(['type mismatch: budgets.limit schema says integer, database has bigint']);
-    expect(drift(edited(/(model Operator \{\n  id +String +@id @default\(uuid\(\)\)) @db\.Uuid/, '$1')))
+    expect(drift(edited(/(model Operator \{\n {2}id +String +@id @default\(uuid\(\)\)) @db\.Uuid/, '$1')))
       .toEqual(['type mismatch: operators.id schema says text, database has uuid']);
     expect(drift(edited(/(occurredAt +DateTime +@default\(now\(\)\) @map\("occurred_at"\)) @db\.Timestamptz\(3\)/, '$1')))
       .toEqual(['type mismatch: audit_events.occurred_at schema says timestamp(3) without time zone, database has timestamp(3) with time zone']);
@@ -98,7 +98,7 @@ describe('diffSchemas detects drift', () => {
   });
 
   it('a changed optionality is a nullability mismatch', () => {
-    expect(drift(edited(/(model Tenant \{[\s\S]*?  name +)String\n/, '$1String?\n')))
+    expect(drift(edited(/(model Tenant \{[\s\S]*? {2}name +)String\n/, '$1String?\n')))
       .toEqual(['nullability mismatch: tenants.name schema says nullable, database has not null']);
     expect(drift(edited('  lastLoginAt     DateTime? ', '  lastLoginAt     DateTime  ')))
       .toEqual(['nullability mismatch: operators.last_login_at schema says not null, database has nullable']);

@@ -1,19 +1,8 @@
-import { z } from 'zod';
-import { envFields, parseEnv } from '@konstruct/core';
+import { dbServiceEnvSchema, parseEnv, type DbServiceConfig } from '@konstruct/core';
 
-const schema = z
-  .object({
-    NODE_ENV: envFields.nodeEnv,
-    LOG_LEVEL: envFields.logLevel,
-    PORT: envFields.port(4002),
-    HOST: z.string().default('127.0.0.1'),
-    DATABASE_URL: envFields.databaseUrl,
-  })
-  .transform((e) => ({ nodeEnv: e.NODE_ENV, logLevel: e.LOG_LEVEL, port: e.PORT, host: e.HOST, databaseUrl: e.DATABASE_URL }));
-
-export type AgentConfig = z.output<typeof schema>;
+export type AgentConfig = DbServiceConfig;
 
 /** The only reader of process.env in the agent subgraph. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): AgentConfig {
-  return parseEnv(schema, source);
+  return parseEnv(dbServiceEnvSchema(4002), source);
 }

@@ -1,26 +1,10 @@
-import { dependencyUnavailable, startHealthServer, type Logger } from '@konstruct/core';
-import { createDb } from '@konstruct/db';
+import type { Logger } from '@konstruct/core';
+import { startDbHealthService } from '@konstruct/db';
 import type { AgentConfig } from './env.ts';
 
 export { loadEnv } from './env.ts';
 
 /** The agent subgraph. Serves health until its GraphQL schema lands. */
-export async function startAgent(config: AgentConfig, _logger: Logger) {
-  const db = createDb({ url: config.databaseUrl, poolSize: 5 });
-  await db.ping().catch((e) => {
-    throw dependencyUnavailable('Postgres', config.databaseUrl, e);
-  });
-  const health = await startHealthServer({
-    port: config.port,
-    host: config.host,
-    service: 'agent-subgraph',
-    checks: { postgres: () => db.ping() },
-  });
-  return {
-    url: health.url,
-    async close() {
-      await health.close();
-      await db.close();
-    },
-  };
+export function startAgent(config: AgentConfig, _logger: Logger) {
+  return startDbHealthService('agent-subgraph', config);
 }

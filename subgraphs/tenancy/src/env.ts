@@ -1,19 +1,8 @@
-import { z } from 'zod';
-import { envFields, parseEnv } from '@konstruct/core';
+import { dbServiceEnvSchema, parseEnv, type DbServiceConfig } from '@konstruct/core';
 
-const schema = z
-  .object({
-    NODE_ENV: envFields.nodeEnv,
-    LOG_LEVEL: envFields.logLevel,
-    PORT: envFields.port(4001),
-    HOST: z.string().default('127.0.0.1'),
-    DATABASE_URL: envFields.databaseUrl,
-  })
-  .transform((e) => ({ nodeEnv: e.NODE_ENV, logLevel: e.LOG_LEVEL, port: e.PORT, host: e.HOST, databaseUrl: e.DATABASE_URL }));
-
-export type TenancyConfig = z.output<typeof schema>;
+export type TenancyConfig = DbServiceConfig;
 
 /** The only reader of process.env in the tenancy subgraph. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): TenancyConfig {
-  return parseEnv(schema, source);
+  return parseEnv(dbServiceEnvSchema(4001), source);
 }
