@@ -15,6 +15,7 @@ const schema = z
     SLACK_BOT_TOKEN: z.string().optional(),
     SLACK_TEAM_ID: z.string().default('T0001ACME'),
     BRIDGE_URL: z.string().url().default('http://127.0.0.1:3000'),
+    KONSTRUCT_ADMIN_PASSWORD: z.string().optional(),
   })
   .transform((e) => ({
     nodeEnv: e.NODE_ENV,
@@ -29,6 +30,7 @@ const schema = z
     slackBotToken: e.SLACK_BOT_TOKEN,
     slackTeamId: e.SLACK_TEAM_ID,
     bridgeUrl: e.BRIDGE_URL,
+    adminPasswordGiven: e.KONSTRUCT_ADMIN_PASSWORD !== undefined,
   }));
 
 export type LauncherConfig = z.output<typeof schema>;

@@ -66,3 +66,14 @@ export async function seedDemo(
     await client.end();
   }
 }
+
+export async function hasPlatformOperator(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT 1 FROM operators WHERE is_platform_admin LIMIT 1');
+    return rows.length > 0;
+  } finally {
+    await client.end();
+  }
+}

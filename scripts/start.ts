@@ -11,7 +11,8 @@ import { EnvError, keyringFrom, safeUrl } from '@konstruct/core';
 import { migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@konstruct/db/admin';
 import { inheritedEnv, loadEnv } from './env.ts';
 import { loadDevSecrets } from './dev-secrets.ts';
-import { seedDemo } from './seed.ts';
+import { hasPlatformOperator, seedDemo } from './seed.ts';
+import { randomBytes } from 'node:crypto';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -98,6 +99,15 @@ const seed = await seedDemo(databaseUrl, keyringFrom(masterKey), {
   teamId: config.slackTeamId,
   botToken: config.slackBotToken,
 });
+// The first platform operator: from KONSTRUCT_ADMIN_EMAIL/PASSWORD when given (the tenancy
+// subgraph creates it), else on a dev machine a generated password shown once, here.
+let firstAdmin: { email: string; password: string } | null = null;
+if (!config.adminPasswordGiven && config.nodeEnv !== 'production' && !(await hasPlatformOperator(databaseUrl))) {
+  firstAdmin = { email: 'admin@konstruct.local', password: randomBytes(15).toString('base64url') };
+  secrets.KONSTRUCT_ADMIN_EMAIL = firstAdmin.email;
+  secrets.KONSTRUCT_ADMIN_PASSWORD = firstAdmin.password;
+}
+
 mkdirSync(config.dataDir, { recursive: true });
 writeFileSync(
   `${config.dataDir}/runtime.json`,
@@ -202,7 +212,7 @@ Konstruct is running.
 
   channel-bridge   http://127.0.0.1:3000   POST /slack/events
   agent-runner     http://127.0.0.1:3001   /healthz /readyz
-  gateway          http://127.0.0.1:4000   /healthz /readyz  (GraphQL API: next release)
+  GraphQL API      http://127.0.0.1:4000/graphql   (gateway over the five subgraphs)
   subgraphs        http://127.0.0.1:4001-4005  tenancy · agent · memory · billing · audit
   database         ${embedded ? `embedded, ${safeUrl(databaseUrl)}` : safeUrl(databaseUrl)}
 
@@ -214,5 +224,14 @@ Talk to it:
 Answers need a model: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server). Without one,
 Ava replies that she is unavailable and the runner logs why.
 
+${
+  firstAdmin
+    ? `Platform operator created (shown only now — keep it):
+  email ${firstAdmin.email}   password ${firstAdmin.password}
+  curl -s localhost:4000/graphql -H 'content-type: application/json' \\
+    -d '{"query":"mutation{ login(email:\\"${firstAdmin.email}\\", password:\\"${firstAdmin.password}\\"){ ... on Session { token } } }"}'
+`
+    : ''
+}
 Ctrl-C stops everything.
 `);

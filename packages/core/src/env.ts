@@ -41,16 +41,32 @@ export const envFields = {
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
 };
 
-/** The env every database-backed process without further settings shares (the subgraphs, for now). */
-export function dbServiceEnvSchema(defaultPort: number) {
-  return z
-    .object({
-      NODE_ENV: envFields.nodeEnv,
-      LOG_LEVEL: envFields.logLevel,
-      PORT: envFields.port(defaultPort),
-      HOST: z.string().default('127.0.0.1'),
-      DATABASE_URL: envFields.databaseUrl,
-    })
-    .transform((e) => ({ nodeEnv: e.NODE_ENV, logLevel: e.LOG_LEVEL, port: e.PORT, host: e.HOST, databaseUrl: e.DATABASE_URL }));
+/** The env every subgraph shares: its port, the database, and the gateway's signing secret. */
+export function subgraphEnvShape(defaultPort: number) {
+  return {
+    NODE_ENV: envFields.nodeEnv,
+    LOG_LEVEL: envFields.logLevel,
+    PORT: envFields.port(defaultPort),
+    HOST: z.string().default('127.0.0.1'),
+    DATABASE_URL: envFields.databaseUrl,
+    GATEWAY_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  };
 }
-export type DbServiceConfig = z.output<ReturnType<typeof dbServiceEnvSchema>>;
+
+type SubgraphEnv = z.output<z.ZodObject<ReturnType<typeof subgraphEnvShape>>>;
+
+export function subgraphConfigFrom(e: SubgraphEnv) {
+  return {
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    gatewaySigningSecret: e.GATEWAY_SIGNING_SECRET,
+  };
+}
+
+export function subgraphEnvSchema(defaultPort: number) {
+  return z.object(subgraphEnvShape(defaultPort)).transform(subgraphConfigFrom);
+}
+export type SubgraphConfig = ReturnType<typeof subgraphConfigFrom>;

@@ -5,3 +5,6 @@ export * from './contract.ts';
 export * from './crypto.ts';
 export * from './health.ts';
 export * from './service.ts';
+export * from './identity.ts';
+export * from './operator-token.ts';
+export * from './api-key.ts';

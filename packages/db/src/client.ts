@@ -19,6 +19,9 @@ export type TenantTx = Prisma.TransactionClient;
 /** Read-only routing look-ups that happen before the tenant is known. */
 export type RoutingTx = Pick<Prisma.TransactionClient, 'channelConnection' | 'apiKey'>;
 
+/** Operator login and platform administration: tenants, operators and memberships only. */
+export type PlatformTx = Pick<Prisma.TransactionClient, 'tenant' | 'operator' | 'membership'>;
+
 export interface DbOptions {
   url: string;
   /** Connections in this process's pool. */
@@ -35,6 +38,8 @@ export interface Db {
   withTenant<T>(scope: TenantScope, fn: (tx: TenantTx) => Promise<T>): Promise<T>;
   /** Runs `fn` as `konstruct_router`, which can only read channel connections and API keys. */
   withRouting<T>(fn: (tx: RoutingTx) => Promise<T>): Promise<T>;
+  /** Runs `fn` as `konstruct_platform`: tenants, operators and memberships across tenants. */
+  withPlatform<T>(fn: (tx: PlatformTx) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -63,6 +68,12 @@ export function createDb(opts: DbOptions): Db {
     async withRouting(fn) {
       return prisma.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT set_config('role', 'konstruct_router', true), set_config('app.tenant_id', '', true)`;
+        return fn(tx);
+      }, txOptions);
+    },
+    async withPlatform(fn) {
+      return prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT set_config('role', 'konstruct_platform', true), set_config('app.tenant_id', '', true)`;
         return fn(tx);
       }, txOptions);
     },

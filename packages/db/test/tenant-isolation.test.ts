@@ -16,6 +16,13 @@ import { appDb, createTenant, ownerClient } from '../../../test/support/db.ts';
 
 const APP = 'konstruct_app';
 const ROUTER = 'konstruct_router';
+const PLATFORM = 'konstruct_platform';
+/** Login and platform administration: no tenant data beyond the tenant list and memberships. */
+const PLATFORM_GRANTS: Record<string, string[]> = {
+  memberships: ['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
+  operators: ['INSERT', 'SELECT', 'UPDATE'],
+  tenants: ['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
+};
 const APPEND_ONLY = new Set(['audit_events']);
 /** Global tables the application role may read (and `tenants`, its own row only). */
 const APP_GLOBAL_GRANTS: Record<string, string[]> = {
@@ -304,7 +311,7 @@ describe('catalog: row-level security and roles', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
-  it.each([APP, ROUTER])('%s is not a superuser, cannot bypass RLS, owns nothing and inherits no role', async (role) => {
+  it.each([APP, ROUTER, PLATFORM])('%s is not a superuser, cannot bypass RLS, owns nothing and inherits no role', async (role) => {
     const { rows } = await owner.query(
       `SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = $1`, [role]);
     expect(rows).toEqual([{ rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolcanlogin: false }]);
@@ -319,7 +326,7 @@ describe('catalog: row-level security and roles', () => {
     expect(inherited.rows).toEqual([]);
   });
 
-  it('table privileges of the app and router roles are exactly the intended ones', async () => {
+  it('table privileges of the app, router and platform roles are exactly the intended ones', async () => {
     const privs = async (role: string) => {
       const { rows } = await owner.query<{ t: string; privs: string[] }>(
         `SELECT c.relname AS t, array_agg(p ORDER BY p) AS privs
@@ -338,6 +345,7 @@ describe('catalog: row-level security and roles', () => {
     for (const k of Object.keys(expectedApp)) expectedApp[k] = [...expectedApp[k]!].sort();
     expect(await privs(APP)).toEqual(expectedApp);
     expect(await privs(ROUTER)).toEqual(ROUTER_GRANTS);
+    expect(await privs(PLATFORM)).toEqual(PLATFORM_GRANTS);
   });
 
   it('every tenant table has a fixture builder, and every builder is for a tenant table', () => {

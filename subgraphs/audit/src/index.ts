@@ -1,10 +1,11 @@
 import type { Logger } from '@konstruct/core';
-import { startDbHealthService } from '@konstruct/db';
+import { startSubgraphService } from '@konstruct/graphql';
 import type { AuditConfig } from './env.ts';
+import { schema } from './schema/index.ts';
 
 export { loadEnv } from './env.ts';
 
-/** The audit subgraph. Serves health until its GraphQL schema lands. */
-export function startAudit(config: AuditConfig, _logger: Logger) {
-  return startDbHealthService('audit-subgraph', config);
+/** The audit subgraph: reads and verifies the tenant's audit log (the platform writes it). */
+export function startAudit(config: AuditConfig, logger: Logger) {
+  return startSubgraphService('audit-subgraph', config, schema, logger);
 }

@@ -1,10 +1,14 @@
 import type { Logger } from '@konstruct/core';
-import { startDbHealthService } from '@konstruct/db';
+import { startSubgraphService } from '@konstruct/graphql';
 import type { BillingConfig } from './env.ts';
+import { useMasterKey } from './keyring.ts';
+import { schema } from './schema/index.ts';
 
 export { loadEnv } from './env.ts';
+export type { BillingConfig } from './env.ts';
 
-/** The billing subgraph. Serves health until its GraphQL schema lands. */
-export function startBilling(config: BillingConfig, _logger: Logger) {
-  return startDbHealthService('billing-subgraph', config);
+/** The billing subgraph: plans, subscription, budgets, provider keys and usage. */
+export function startBilling(config: BillingConfig, logger: Logger) {
+  useMasterKey(config.masterKey);
+  return startSubgraphService('billing-subgraph', config, schema, logger);
 }

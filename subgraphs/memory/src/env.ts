@@ -1,8 +1,8 @@
-import { dbServiceEnvSchema, parseEnv, type DbServiceConfig } from '@konstruct/core';
+import { subgraphEnvSchema, parseEnv, type SubgraphConfig } from '@konstruct/core';
 
-export type MemoryConfig = DbServiceConfig;
+export type MemoryConfig = SubgraphConfig;
 
 /** The only reader of process.env in the memory subgraph. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): MemoryConfig {
-  return parseEnv(dbServiceEnvSchema(4003), source);
+  return parseEnv(subgraphEnvSchema(4003), source);
 }

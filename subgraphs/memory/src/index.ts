@@ -1,10 +1,11 @@
 import type { Logger } from '@konstruct/core';
-import { startDbHealthService } from '@konstruct/db';
+import { startSubgraphService } from '@konstruct/graphql';
 import type { MemoryConfig } from './env.ts';
+import { schema } from './schema/index.ts';
 
 export { loadEnv } from './env.ts';
 
-/** The memory subgraph. Serves health until its GraphQL schema lands. */
-export function startMemory(config: MemoryConfig, _logger: Logger) {
-  return startDbHealthService('memory-subgraph', config);
+/** The memory subgraph: what agents remember, its search, and the "forget me" request. */
+export function startMemory(config: MemoryConfig, logger: Logger) {
+  return startSubgraphService('memory-subgraph', config, schema, logger);
 }

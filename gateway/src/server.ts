@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import {
+  IDENTITY_HEADER,
+  checkReadiness,
+  dependencyUnavailable,
+  identityKey,
+  signIdentity,
+  type Identity,
+  type Logger,
+} from '@konstruct/core';
+import { createDb } from '@konstruct/db';
+import type { GatewayConfig } from './env.ts';
+import { Authenticator } from './auth.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+export interface GatewayContext {
+  identity: Identity;
+}
+
+const SUPERGRAPH = new URL('../../supergraph.graphql', import.meta.url);
+
+/** Forwards each subgraph request with the caller's identity, signed for the subgraph. */
+class SignedIdentityDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    url: string,
+    private readonly key: Uint8Array,
+  ) {
+    // Node's fetch keeps connections to the subgraphs alive between requests.
+    super({ url, fetcher: fetch as never });
+  }
+
+  override async willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
+    if (!context.identity) return;
+    request.http?.headers.set(IDENTITY_HEADER, await signIdentity(this.key, context.identity));
+  }
+}
+
+const PASS_THROUGH = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
+  'VALIDATION',
+  'NOT_FOUND',
+  'CONFLICT',
+  'INTERNAL',
+]);
+
+/** Errors say what was wrong; anything unexpected becomes a code and the request id. */
+function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const code = String(formatted.extensions?.code ?? 'INTERNAL');
+  const requestId = formatted.extensions?.requestId;
+  if (PASS_THROUGH.has(code) && code !== 'INTERNAL') {
+    return { message: formatted.message.replace(/^Context creation failed: /, ''), locations: formatted.locations, path: formatted.path, extensions: { code, ...(requestId ? { requestId } : {}) } };
+  }
+  return { message: 'Internal error', path: formatted.path, extensions: { code: 'INTERNAL', ...(requestId ? { requestId } : {}) } };
+}
+
+function requestIdPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind === 'single' && response.body.singleResult.errors) {
+            response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
+              ...e,
+              extensions: { ...e.extensions, requestId: contextValue?.identity?.requestId },
+            }));
+          }
+        },
+      };
+    },
+  };
+}
+
+/** The public GraphQL API: one endpoint over the five subgraphs. */
+export async function startGateway(config: GatewayConfig, logger: Logger) {
+  const production = config.nodeEnv === 'production';
+  const db = createDb({ url: config.databaseUrl, poolSize: 5 });
+  await db.ping().catch((e) => {
+    throw dependencyUnavailable('Postgres', config.databaseUrl, e);
+  });
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect().catch((e) => {
+    redis.disconnect();
+    throw dependencyUnavailable('Redis', config.redisUrl, e);
+  });
+  const limiter = new RateLimiter(redis, config.redisKeyPrefix);
+  const auth = new Authenticator(db, config.jwtSecret);
+  const key = identityKey(config.signingSecret);
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: readFileSync(SUPERGRAPH, 'utf8'),
+    buildService: ({ name, url }) =>
+      new SignedIdentityDataSource(config.subgraphs[name as keyof GatewayConfig['subgraphs']] ? `${config.subgraphs[name as keyof GatewayConfig['subgraphs']]}/graphql` : url!, key),
+  });
+
+  const armor = new ApolloArmor({
+    maxDepth: { n: 10 },
+    maxAliases: { n: 15 },
+    // Token counting is done by graphql's parser below, which answers 400 like any syntax error.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: 20 },
+    costLimit: { maxCost: 5000 },
+    blockFieldSuggestion: { enabled: production },
+  }).protect();
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: !production,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: 2000 },
+    validationRules: armor.validationRules,
+    plugins: [...armor.plugins, requestIdPlugin(), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: 'gateway' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = Object.fromEntries(
+      Object.entries(config.subgraphs).map(([name, base]) => [
+        name,
+        async () => {
+          const r = await fetch(new URL('/healthz', base), { signal: AbortSignal.timeout(1_500) });
+          if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        },
+      ]),
+    );
+    const r = await checkReadiness({ ...checks, postgres: () => db.ping(), redis: async () => void (await redis.ping()) });
+    res.status(r.ready ? 200 : 503).json({ service: 'gateway', ...r });
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: config.bodyLimit }),
+    (err: Error & { type?: string; status?: number }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+      if (err.type === 'entity.too.large') {
+        res.status(413).json({ errors: [{ message: `request body larger than ${config.bodyLimit}`, extensions: { code: 'BAD_REQUEST' } }] });
+        return;
+      }
+      if (err.type === 'entity.parse.failed') {
+        res.status(400).json({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+        return;
+      }
+      next(err);
+    },
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const identity = await auth.identify(req.headers);
+        const subject =
+          identity.actor.kind === 'anonymous' ? `anon:${req.socket.remoteAddress ?? 'unknown'}` : `${identity.actor.kind}:${identity.actor.id}`;
+        const perMinute = identity.actor.kind === 'anonymous' ? config.rateLimit.anonymousPerMinute : config.rateLimit.perMinute;
+        const decision = await limiter.take(subject, perMinute);
+        if (!decision.allowed) {
+          throw new GraphQLError(`rate limit exceeded; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
+            extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: new Map([['retry-after', String(Math.ceil(decision.retryAfterMs / 1000))]]) } },
+          });
+        }
+        return { identity };
+      },
+    }),
+  );
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  logger.debug({ port }, 'gateway listening');
+  return {
+    url: `http://${config.host}:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { startEmbeddedPostgres, migrate } from '@konstruct/db/admin';
+import { createLogger, identityKey, signIdentity, IDENTITY_HEADER } from '@konstruct/core';
+import { loadEnv, startAgent } from '../src/index.ts';
+import pg from 'pg';
+
+const db = await startEmbeddedPostgres();
+await migrate(db.url, '/work/main/prisma/migrations');
+const secret = randomBytes(32).toString('hex');
+const config = loadEnv({ DATABASE_URL: db.url, GATEWAY_SIGNING_SECRET: secret, KONSTRUCT_MASTER_KEY: randomBytes(32).toString('base64'), PORT: '0' });
+const svc = await startAgent(config, createLogger('agent', 'silent'));
+console.log('url', svc.url, (await (await fetch(`${svc.url}/readyz`)).json()));
+const tenant = randomUUID();
+const c = new pg.Client({ connectionString: db.url }); await c.connect();
+await c.query('INSERT INTO tenants (id, slug, name) VALUES ($1,$2,$3)', [tenant, 'smoke', 'Smoke']);
+const token = await signIdentity(identityKey(secret), { actor: { kind: 'operator', id: randomUUID() }, platformAdmin: false, tenant: { id: tenant, role: 'admin' }, requestId: 'r1' });
+const call = async (query: string) => (await fetch(`${svc.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: token }, body: JSON.stringify({ query }) })).json();
+console.log(JSON.stringify(await call(`mutation { createToolDefinition(input: { name: "hook", description: "d", kind: HTTP, url: "https://x.example/h", hmacSecret: "0123456789abcdef0123" }) { __typename ... on ToolDefinition { id hmacSecretSet } } }`)));
+console.log(JSON.stringify(await call(`{ agents { items { id } } }`)));
+await c.end(); await svc.close(); await db.stop();

@@ -1,0 +1,3 @@
+import { createSubgraphBuilder } from '@konstruct/graphql';
+
+export const { builder, NotFound } = createSubgraphBuilder();

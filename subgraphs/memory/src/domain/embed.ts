@@ -1,0 +1,83 @@
+/**
+ * A small built-in embedder, so memory search works with no model server and no network:
+ * the hashing trick over lowercased word unigrams and character trigrams, signed, into 384
+ * dimensions (the width of memory_items.embedding), L2-normalised so that pgvector's cosine
+ * distance (`<=>`) is meaningful.
+ *
+ * It captures lexical overlap only (shared words, shared word pieces), not meaning. The
+ * agent-runner's long-term memory issue brings real embedding models; it will reuse this
+ * interface and either keep this model as the offline fallback or replace it. Rows record the
+ * model that embedded them (`embedding_model`), and search only compares vectors of the same
+ * model, so both can coexist in one table.
+ */
+
+export const LOCAL_EMBEDDING_MODEL = 'konstruct-hash-384';
+export const EMBEDDING_DIMS = 384;
+
+export interface Embedder {
+  readonly model: string;
+  readonly dims: number;
+  /** A unit vector, or all zeros when the text has no words to embed. */
+  embed(text: string): Promise<number[]>;
+}
+
+const WORD = /[\p{L}\p{N}]+/gu;
+/** Trigrams outnumber words about 4:1; a lower weight keeps whole-word matches dominant. */
+const TRIGRAM_WEIGHT = 0.5;
+
+/** FNV-1a, 32-bit, over UTF-16 code units: tiny, fast, and stable across platforms. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function add(v: number[], feature: string, weight: number): void {
+  const h = fnv1a(feature);
+  // The sign comes from other bits of a remixed hash, so collisions cancel out on average
+  // instead of always adding up (unrelated texts then score near 0, not near 1).
+  const sign = Math.imul(h, 0x9e3779b1) & 0x80000000 ? -1 : 1;
+  v[h % EMBEDDING_DIMS]! += sign * weight;
+}
+
+export function embedText(text: string): number[] {
+  const v: number[] = new Array<number>(EMBEDDING_DIMS).fill(0);
+  const words = text.normalize('NFKC').toLowerCase().match(WORD) ?? [];
+  for (const word of words) {
+    add(v, `w:${word}`, 1);
+    // Word boundaries marked, so "cat" and "concatenate" share less than "cat" and "cats".
+    const padded = `<${word}>`;
+    for (let i = 0; i + 3 <= padded.length; i++) add(v, `t:${padded.slice(i, i + 3)}`, TRIGRAM_WEIGHT);
+  }
+  const norm = Math.hypot(...v);
+  return norm === 0 ? v : v.map((x) => x / norm);
+}
+
+export const localEmbedder: Embedder = {
+  model: LOCAL_EMBEDDING_MODEL,
+  dims: EMBEDDING_DIMS,
+  embed: async (text) => embedText(text),
+};
+
+export const isZeroVector = (v: readonly number[]) => v.every((x) => x === 0);
+
+/** pgvector's text form, `[x1,x2,…]`, for a `$n::vector` parameter. */
+export function toVectorLiteral(v: readonly number[]): string {
+  if (v.some((x) => !Number.isFinite(x))) throw new Error('vector has a non-finite component');
+  return `[${v.join(',')}]`;
+}
+
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}

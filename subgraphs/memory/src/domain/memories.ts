@@ -1,0 +1,125 @@
+import { Prisma, type Db, type TenantScope } from '@konstruct/db';
+import { afterCursor, page, type CursorKey } from '@konstruct/graphql';
+import { isZeroVector, localEmbedder, toVectorLiteral, type Embedder } from './embed.ts';
+
+/** A memory as the API shows it: never the raw vector. */
+export interface MemoryItemRecord {
+  id: string;
+  agentId: string;
+  conversationId: string | null;
+  endUserExternalId: string | null;
+  text: string;
+  embeddingModel: string;
+  metadata: Prisma.JsonValue;
+  createdAt: Date;
+}
+
+const SELECT = {
+  id: true,
+  agentId: true,
+  conversationId: true,
+  endUserExternalId: true,
+  text: true,
+  embeddingModel: true,
+  metadata: true,
+  createdAt: true,
+} as const satisfies Prisma.MemoryItemSelect;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids are uuids; anything else cannot match, and must not reach Postgres as a cast error. */
+export const isUuid = (id: string) => UUID.test(id);
+
+export const SEARCH_LIMIT_MAX = 50;
+export const SEARCH_LIMIT_DEFAULT = 10;
+/** Longest query text embedded; longer is a caller error, not something to truncate silently. */
+export const SEARCH_QUERY_MAX_CHARS = 4_000;
+
+export interface ListMemoriesArgs {
+  agentId?: string | null;
+  endUserExternalId?: string | null;
+  first: number;
+  after: CursorKey | null;
+}
+
+/** Newest first; row-level security confines the query to the scope's tenant. */
+export async function listMemories(scope: TenantScope, db: Db, args: ListMemoriesArgs) {
+  if (args.agentId != null && !isUuid(args.agentId)) return { items: [], nextCursor: null };
+  const where: Prisma.MemoryItemWhereInput = {};
+  if (args.agentId != null) where.agentId = args.agentId;
+  if (args.endUserExternalId != null) where.endUserExternalId = args.endUserExternalId;
+  const rows = await db.withTenant(scope, (tx) =>
+    tx.memoryItem.findMany({
+      where: { AND: [where, afterCursor(args.after)] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: args.first + 1,
+      select: SELECT,
+    }),
+  );
+  return page(rows, args.first);
+}
+
+export async function getMemory(scope: TenantScope, db: Db, id: string): Promise<MemoryItemRecord | null> {
+  if (!isUuid(id)) return null;
+  return db.withTenant(scope, (tx) => tx.memoryItem.findUnique({ where: { id }, select: SELECT }));
+}
+
+export interface SearchArgs {
+  agentId: string;
+  query: string;
+  endUserExternalId?: string | null;
+  limit: number;
+}
+
+export interface SearchHit {
+  item: MemoryItemRecord;
+  /** Cosine similarity, 1 − cosine distance: 1 is identical, 0 unrelated. */
+  score: number;
+}
+
+export const clampLimit = (limit: number | null | undefined) =>
+  Math.max(1, Math.min(SEARCH_LIMIT_MAX, limit ?? SEARCH_LIMIT_DEFAULT));
+
+/**
+ * Exact nearest-neighbour search over the agent's memories in the caller's tenant. Only rows
+ * embedded by the same model as the query are comparable, so others are skipped. Exact search
+ * is right at today's sizes (see ARCHITECTURE: HNSW with a tenant filter loses recall); the
+ * `ORDER BY embedding <=> q LIMIT n` shape is the one an index can serve later.
+ */
+export async function searchMemories(scope: TenantScope, db: Db, args: SearchArgs, embedder: Embedder = localEmbedder): Promise<SearchHit[]> {
+  if (!isUuid(args.agentId)) return [];
+  const vector = await embedder.embed(args.query);
+  // Nothing to compare (no words): a zero vector has no cosine distance to anything.
+  if (isZeroVector(vector)) return [];
+  const q = toVectorLiteral(vector);
+  const endUser = args.endUserExternalId == null ? Prisma.empty : Prisma.sql`AND end_user_external_id = ${args.endUserExternalId}`;
+  const rows = await db.withTenant(scope, (tx) =>
+    tx.$queryRaw<(MemoryItemRecord & { score: number })[]>`
+      SELECT id::text AS "id", agent_id::text AS "agentId", conversation_id::text AS "conversationId",
+             end_user_external_id AS "endUserExternalId", text, embedding_model AS "embeddingModel",
+             metadata, created_at AS "createdAt", 1 - (embedding <=> ${q}::vector) AS score
+        FROM memory_items
+       WHERE tenant_id = ${scope.tenantId}::uuid
+         AND agent_id = ${args.agentId}::uuid
+         AND embedding_model = ${embedder.model}
+         ${endUser}
+       ORDER BY embedding <=> ${q}::vector
+       LIMIT ${args.limit}`,
+  );
+  // A stored zero vector (a memory with no words) has no cosine distance: Postgres gives NaN,
+  // sorts it after every real distance, and GraphQL cannot serialise it. It is no match.
+  return rows.flatMap(({ score, ...item }) => (Number.isFinite(Number(score)) ? [{ item, score: Number(score) }] : []));
+}
+
+/** true when the memory existed in the scope's tenant and is now gone. */
+export async function deleteMemory(scope: TenantScope, db: Db, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  const { count } = await db.withTenant(scope, (tx) => tx.memoryItem.deleteMany({ where: { id } }));
+  return count === 1;
+}
+
+/** The "forget me" request: every memory of one end user with one agent, in one statement. */
+export async function forgetEndUser(scope: TenantScope, db: Db, agentId: string, endUserExternalId: string): Promise<number> {
+  if (!isUuid(agentId)) return 0;
+  const { count } = await db.withTenant(scope, (tx) => tx.memoryItem.deleteMany({ where: { agentId, endUserExternalId } }));
+  return count;
+}
