@@ -6,6 +6,8 @@ import { createInboundHandler } from './consumer/inbound.ts';
 import { createOpenAiChat } from './llm/openai-chat.ts';
 import type { ChatModel } from './llm/types.ts';
 import { AgentCache } from './loop/agent-cache.ts';
+import { Redis } from 'ioredis';
+import { createEventPublisher } from './events.ts';
 
 export interface Runner {
   url: string;
@@ -20,6 +22,11 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
   const bus = await connectBus({ url: config.amqpUrl, prefix: config.busPrefix, logger }).catch((e) => {
     throw dependencyUnavailable('RabbitMQ', config.amqpUrl, e);
   });
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect().catch((e) => {
+    redis.disconnect();
+    throw dependencyUnavailable('Redis', config.redisUrl, e);
+  });
   const model = overrides.model ?? createOpenAiChat(config.openai);
   const handler = createInboundHandler({
     db,
@@ -28,6 +35,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     defaultModel: config.defaultModel,
     historyMessages: config.historyMessages,
     logger,
+    publishEvent: createEventPublisher(redis, config.redisKeyPrefix, logger),
     publishReply: (reply) =>
       bus.publish('outbound', `outbound.${reply.channel.kind}`, reply, { messageId: `reply:${reply.inReplyTo}` }),
   });
@@ -38,6 +46,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     service: 'agent-runner',
     checks: {
       postgres: () => db.ping(),
+      redis: async () => void (await redis.ping()),
       rabbitmq: () => bus.checkHealth(),
     },
   });
@@ -46,6 +55,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     async close() {
       await consumer.close();
       await bus.close();
+      redis.disconnect();
       await health.close();
       await db.close();
     },

@@ -21,6 +21,9 @@ import { createDb } from '@konstruct/db';
 import type { GatewayConfig } from './env.ts';
 import { Authenticator } from './auth.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { TenantEvents } from './tenant-events.ts';
+import { startSubscriptions } from './subscriptions.ts';
+import type { GraphQLSchema } from 'graphql';
 
 export interface GatewayContext {
   identity: Identity;
@@ -109,6 +112,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
       new SignedIdentityDataSource(config.subgraphs[name as keyof GatewayConfig['subgraphs']] ? `${config.subgraphs[name as keyof GatewayConfig['subgraphs']]}/graphql` : url!, key),
   });
 
+  let apiSchema: GraphQLSchema | null = null;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: s }) => {
+    apiSchema = s;
+  });
+  const subscriber = redis.duplicate();
+  const events = new TenantEvents(subscriber, config.redisKeyPrefix, logger);
+
   const armor = new ApolloArmor({
     maxDepth: { n: 10 },
     maxAliases: { n: 15 },
@@ -171,9 +181,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
         const perMinute = identity.actor.kind === 'anonymous' ? config.rateLimit.anonymousPerMinute : config.rateLimit.perMinute;
         const decision = await limiter.take(subject, perMinute);
         if (!decision.allowed) {
-          throw new GraphQLError(`rate limit exceeded; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
-            extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: new Map([['retry-after', String(Math.ceil(decision.retryAfterMs / 1000))]]) } },
-          });
+          const seconds = String(Math.ceil(decision.retryAfterMs / 1000));
+          // Apollo Server reads response headers from a Map here; other GraphQL servers'
+          // type declarations describe a plain object, hence the cast.
+          const http = { status: 429, headers: new Map([['retry-after', seconds]]) } as unknown as { status: number };
+          throw new GraphQLError(`rate limit exceeded; retry in ${seconds} s`, { extensions: { code: 'RATE_LIMITED', http } });
         }
         return { identity };
       },
@@ -183,14 +195,28 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  const subscriptions = startSubscriptions({
+    httpServer: server,
+    path: '/graphql',
+    apiSchema: () => {
+      if (!apiSchema) throw new Error('supergraph not loaded');
+      return apiSchema;
+    },
+    apollo,
+    auth,
+    events,
+    logger,
+  });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   logger.debug({ port }, 'gateway listening');
   return {
     url: `http://${config.host}:${port}`,
     async close() {
+      await subscriptions.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await apollo.stop();
+      subscriber.disconnect();
       redis.disconnect();
       await db.close();
     },

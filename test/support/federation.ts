@@ -47,7 +47,7 @@ export async function startFederation(databaseUrl: string, env: Record<string, s
   const gw = await startGateway(
     gatewayEnv({
       ...common,
-      REDIS_KEY_PREFIX: `konstruct-test-${randomBytes(4).toString('hex')}:`,
+      REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? `konstruct-test-${randomBytes(4).toString('hex')}:`,
       TENANCY_URL: started.tenancy.url,
       AGENT_URL: started.agent.url,
       MEMORY_URL: started.memory.url,

@@ -61,6 +61,8 @@ export interface Platform {
   slack: FakeSlack;
   bus: Bus;
   prefix: string;
+  /** Redis key prefix of this platform's bridge and runner (live events, dedup). */
+  redisKeyPrefix: string;
   signingSecret: string;
   masterKey: string;
   close(): Promise<void>;
@@ -76,12 +78,14 @@ export async function startPlatform(databaseUrl: string, opts: { runnerConcurren
   const masterKey = randomBytes(32).toString('base64');
   const [openai, slack] = await Promise.all([startFakeOpenAI(), startFakeSlack()]);
   const logLevel = opts.logLevel ?? 'silent';
+  const redisKeyPrefix = `konstruct-${prefix}`;
   const common = {
     NODE_ENV: 'test',
     LOG_LEVEL: logLevel,
     DATABASE_URL: databaseUrl,
     BUS_PREFIX: prefix,
     KONSTRUCT_MASTER_KEY: masterKey,
+    REDIS_KEY_PREFIX: redisKeyPrefix,
     PORT: '0',
   };
   const runner = await startRunner(
@@ -95,7 +99,7 @@ export async function startPlatform(databaseUrl: string, opts: { runnerConcurren
     createLogger('agent-runner', logLevel as never),
   );
   const bridge = await startBridge(
-    bridgeEnv({ ...common, REDIS_KEY_PREFIX: `konstruct-${prefix}`, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: `${slack.url}/api/` }),
+    bridgeEnv({ ...common, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: `${slack.url}/api/` }),
     createLogger('channel-bridge', logLevel as never),
   );
   const bus = await connectBus({ url: AMQP_URL, prefix });
@@ -106,6 +110,7 @@ export async function startPlatform(databaseUrl: string, opts: { runnerConcurren
     slack,
     bus,
     prefix,
+    redisKeyPrefix,
     signingSecret,
     masterKey,
     async close() {

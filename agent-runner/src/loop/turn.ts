@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KonstructMessageV1, KonstructReplyV1, Logger } from '@konstruct/core';
+import type { KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
 import { tenantScope, type Db, type TenantTx } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
 import { buildPrompt, unavailableReply } from './prompt.ts';
@@ -16,6 +16,8 @@ export interface TurnDeps {
   defaultModel: string;
   historyMessages: number;
   publishReply(reply: KonstructReplyV1): Promise<void>;
+  /** Live events for GraphQL subscribers; must not throw. */
+  publishEvent?(event: TenantEvent): void;
   logger: Logger;
 }
 
@@ -188,6 +190,30 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   }
 
   await deps.publishReply(reply(saved));
+  const at = new Date().toISOString();
+  if (result) {
+    deps.publishEvent?.({
+      type: 'usage',
+      tenantId: msg.tenantId,
+      agentId: agent.id,
+      conversationId: conversation.id,
+      provider: result.provider,
+      model: result.model,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      costUsdMicros: String(cost ?? 0n),
+      at,
+    });
+  }
+  deps.publishEvent?.({
+    type: 'conversation',
+    tenantId: msg.tenantId,
+    conversationId: conversation.id,
+    agentId: agent.id,
+    state: conversation.state,
+    lastMessageId: saved.id,
+    at,
+  });
   log.info({ replyId: saved.id, latencyMs: result?.latencyMs }, 'reply published');
   return 'ack';
 }

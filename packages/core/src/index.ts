@@ -8,3 +8,4 @@ export * from './service.ts';
 export * from './identity.ts';
 export * from './operator-token.ts';
 export * from './api-key.ts';
+export * from './events.ts';
