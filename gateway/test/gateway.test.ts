@@ -163,3 +163,23 @@ describe('gateway rate limits', () => {
     expect(Number(retryAfter)).toBeGreaterThan(0);
   });
 });
+
+describe('gateway in production mode', () => {
+  let fed: Federation;
+  beforeAll(async () => {
+    fed = await startFederation(databaseUrl(), { NODE_ENV: 'production' });
+  });
+  afterAll(async () => {
+    await fed?.close();
+  });
+
+  it('turns introspection and field suggestions off', async () => {
+    const intro = await fed.gql(`{ __schema { queryType { name } } }`);
+    expect(intro.status).toBe(400);
+    expect(intro.errors?.[0]?.message).toMatch(/introspection/i);
+    const typo = await fed.gql(`{ me { actorKnd } }`);
+    expect(typo.status).toBe(400);
+    expect(typo.errors?.[0]?.message).toMatch(/Cannot query field "actorKnd"/);
+    expect(typo.errors?.[0]?.message).not.toMatch(/Did you mean/);
+  });
+});
