@@ -27,6 +27,8 @@ import type { GraphQLSchema } from 'graphql';
 
 export interface GatewayContext {
   identity: Identity;
+  /** The identity signed for the subgraphs, once per request (absent: signed on first use). */
+  signedIdentity?: string;
 }
 
 const SUPERGRAPH = new URL('../../supergraph.graphql', import.meta.url);
@@ -43,7 +45,8 @@ class SignedIdentityDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   override async willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
     if (!context.identity) return;
-    request.http?.headers.set(IDENTITY_HEADER, await signIdentity(this.key, context.identity));
+    context.signedIdentity ??= await signIdentity(this.key, context.identity);
+    request.http?.headers.set(IDENTITY_HEADER, context.signedIdentity);
   }
 }
 
