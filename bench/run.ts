@@ -1,24 +1,61 @@
-/** `npm run bench`: runs the benchmarks and rewrites their sections in bench/RESULTS.md. */
+/**
+ * `npm run bench`: runs the benchmarks and rewrites their sections in bench/RESULTS.md.
+ * BENCH_ONLY=webhook|gateway runs one of them. With BENCH_CPU_PROF=dir (every child process
+ * writes a CPU profile there) the numbers are printed but not written: profiling slows them.
+ */
 import { z } from 'zod';
 import { parseEnv } from '@konstruct/core';
 import { report, webhookToLlm } from './webhook-to-llm.ts';
+import { gatewayBench, gatewayReport } from './gateway.ts';
 import { writeSection } from './lib/results.ts';
+
+const positiveList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) => v.split(',').map(Number))
+    .refine((v) => v.length > 0 && v.every((n) => Number.isFinite(n) && n > 0), 'comma-separated positive numbers');
 
 const env = parseEnv(
   z.object({
-    BENCH_RATES: z
-      .string()
-      .default('20,200')
-      .transform((v) => v.split(',').map(Number))
-      .refine((v) => v.length > 0 && v.every((n) => n > 0), 'comma-separated positive rates'),
+    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'gateway']).optional()),
+    BENCH_RATES: positiveList('20,200'),
     BENCH_SECONDS: z.coerce.number().positive().default(30),
     BENCH_FLOOR_SAMPLES: z.coerce.number().int().positive().default(1000),
+    /** Concurrent connections; each level runs every target; the first is the headline. */
+    BENCH_GATEWAY_CONNECTIONS: positiveList('32,1').refine((v) => v.every(Number.isInteger), 'whole numbers'),
+    BENCH_GATEWAY_SECONDS: z.coerce.number().positive().default(10),
+    BENCH_GATEWAY_WARMUP_SECONDS: z.coerce.number().positive().default(3),
+    BENCH_GATEWAY_AGENTS: z.coerce.number().int().min(1).max(100).default(20),
+    /** The gateway benchmark against this Postgres (with pgvector; migrated first) instead of the embedded one. */
+    BENCH_DATABASE_URL: z.string().url().optional(),
+    BENCH_CPU_PROF: z.string().optional(),
   }),
   process.env,
 );
 
-const result = await webhookToLlm({ rates: env.BENCH_RATES, seconds: env.BENCH_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
-const md = report(result);
-console.log(md);
-writeSection('webhook-to-llm', md);
-console.log('bench/RESULTS.md updated');
+function publish(id: string, md: string) {
+  console.log(md);
+  if (env.BENCH_CPU_PROF) {
+    console.log(`bench/RESULTS.md not updated: CPU profiles (in ${env.BENCH_CPU_PROF}) distort the timings`);
+    return;
+  }
+  writeSection(id, md);
+  console.log(`bench/RESULTS.md updated (${id})`);
+}
+
+if (env.BENCH_ONLY !== 'gateway') {
+  const result = await webhookToLlm({ rates: env.BENCH_RATES, seconds: env.BENCH_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
+  publish('webhook-to-llm', report(result));
+}
+
+if (env.BENCH_ONLY !== 'webhook') {
+  const result = await gatewayBench({
+    connections: env.BENCH_GATEWAY_CONNECTIONS,
+    seconds: env.BENCH_GATEWAY_SECONDS,
+    warmupSeconds: env.BENCH_GATEWAY_WARMUP_SECONDS,
+    agents: env.BENCH_GATEWAY_AGENTS,
+    databaseUrl: env.BENCH_DATABASE_URL,
+  });
+  publish('gateway', gatewayReport(result));
+}

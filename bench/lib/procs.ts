@@ -19,7 +19,10 @@ export async function freePort(): Promise<number> {
 
 /** Starts a TypeScript entry point as its own Node process, as `npm start` does. */
 export function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', entry], {
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, '--import', 'tsx', '--import', fileURLToPath(new URL('./profile-exit.ts', import.meta.url))]
+    : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...profile, entry], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -52,10 +55,14 @@ export async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void
   throw new Error(`${url} did not become healthy`);
 }
 
-export async function stopProcess(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after a grace period (longer when the process must write a CPU profile). */
+export async function stopProcess(child: ChildProcess, graceMs = process.env.BENCH_CPU_PROF ? 60_000 : 10_000): Promise<void> {
   if (child.exitCode !== null) return;
   await new Promise<void>((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const t = setTimeout(() => {
+      console.error(`process ${child.pid} (${child.spawnargs.at(-1)}) did not exit within ${graceMs} ms of SIGTERM; killing it`);
+      child.kill('SIGKILL');
+    }, graceMs);
     child.once('exit', () => {
       clearTimeout(t);
       resolve();

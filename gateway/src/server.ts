@@ -24,6 +24,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { TenantEvents } from './tenant-events.ts';
 import { startSubscriptions } from './subscriptions.ts';
 import type { GraphQLSchema } from 'graphql';
+import type { KeyObject } from 'node:crypto';
 
 export interface GatewayContext {
   identity: Identity;
@@ -37,7 +38,7 @@ const SUPERGRAPH = new URL('../../supergraph.graphql', import.meta.url);
 class SignedIdentityDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     url: string,
-    private readonly key: Uint8Array,
+    private readonly key: KeyObject,
   ) {
     // Node's fetch keeps connections to the subgraphs alive between requests.
     super({ url, fetcher: fetch as never });
@@ -137,6 +138,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
     introspection: !production,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handler closes everything in order; Apollo must not stop itself first.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: 2000 },
     validationRules: armor.validationRules,

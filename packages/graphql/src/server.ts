@@ -94,6 +94,8 @@ export async function startSubgraph<Extra extends object = object>(opts: Subgrap
     schema: opts.schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handler closes everything in order; Apollo must not stop itself first.
+    stopOnTerminationSignals: false,
     introspection: !opts.production,
     plugins: [requestIdPlugin(opts.logger), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
