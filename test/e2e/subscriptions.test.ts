@@ -8,6 +8,8 @@ import { databaseUrl, ownerClient } from '../support/db.ts';
 import { startFederation, type Federation } from '../support/federation.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 import { postSlack, slackFixture } from '../support/slack.ts';
+import { Redis } from 'ioredis';
+import { tenantEventsChannel } from '@konstruct/core';
 
 /** Collects a subscription's results; resolves `next()` with the next one. */
 function subscribe(client: Client, query: string, variables: Record<string, unknown>) {
@@ -119,6 +121,37 @@ describe('live subscriptions through the gateway', () => {
     const r = await mine.next(10_000);
     expect(r.data.usageUpdated.tenantId).toBe(acme.tenantId);
     mine.dispose();
+  });
+
+  it('delivers conversation updates from the runner and escalations from any producer', async () => {
+    const client = wsClient({ authorization: `Bearer ${token}` });
+    const conv = subscribe(client, `subscription($t: ID!) { conversationUpdated(tenantId: $t) { conversationId agentId state lastMessageId conversation { id state } } }`, { t: acme.tenantId });
+    const esc = subscribe(client, `subscription($t: ID!) { escalationRaised(tenantId: $t) { handoffId conversationId reason } }`, { t: acme.tenantId });
+    await new Promise((r) => setTimeout(r, 300));
+    await postSlack(p.bridge.url, mention(acme.teamId, 'I want to speak to a person'), p.signingSecret);
+    const c = await conv.next(10_000);
+    expect(c.errors).toBeUndefined();
+    expect(c.data.conversationUpdated).toMatchObject({ agentId: acme.agentId, state: 'active', conversation: { state: 'ACTIVE' } });
+    expect(c.data.conversationUpdated.conversation.id).toBe(c.data.conversationUpdated.conversationId);
+
+    // Handoffs (the runner's escalation step) publish this event; the delivery path is the same.
+    const redis = new Redis();
+    const event = {
+      type: 'escalation',
+      tenantId: acme.tenantId,
+      handoffId: randomUUID(),
+      conversationId: c.data.conversationUpdated.conversationId,
+      agentId: acme.agentId,
+      reason: 'user asked for a person',
+      at: new Date().toISOString(),
+    };
+    await redis.publish(tenantEventsChannel(p.redisKeyPrefix, acme.tenantId), JSON.stringify(event));
+    await redis.publish(tenantEventsChannel(p.redisKeyPrefix, acme.tenantId), '{"type":"escalation","tenantId":"not valid"}');
+    redis.disconnect();
+    const e = await esc.next(5_000);
+    expect(e.data.escalationRaised).toEqual({ handoffId: event.handoffId, conversationId: event.conversationId, reason: event.reason });
+    conv.dispose();
+    esc.dispose();
   });
 
   it('closes connections without valid credentials', async () => {
