@@ -25,6 +25,8 @@ import { TenantEvents } from './tenant-events.ts';
 import { startSubscriptions } from './subscriptions.ts';
 import type { GraphQLSchema } from 'graphql';
 import type { KeyObject } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import nodeFetch from 'node-fetch';
 
 export interface GatewayContext {
   identity: Identity;
@@ -34,14 +36,21 @@ export interface GatewayContext {
 
 const SUPERGRAPH = new URL('../../supergraph.graphql', import.meta.url);
 
+/**
+ * Subgraph requests over a keep-alive HTTP agent. Apollo's default fetcher opens a
+ * connection per request; node-fetch on a pooled agent costs less CPU per call than the
+ * global fetch (undici) here — measured in bench/RESULTS.md.
+ */
+const subgraphAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+const keepAliveFetch = (url: string, init?: RequestInit) => nodeFetch(url, { ...(init as object), agent: subgraphAgent });
+
 /** Forwards each subgraph request with the caller's identity, signed for the subgraph. */
 class SignedIdentityDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     url: string,
     private readonly key: KeyObject,
   ) {
-    // Node's fetch keeps connections to the subgraphs alive between requests.
-    super({ url, fetcher: fetch as never });
+    super({ url, fetcher: keepAliveFetch as never });
   }
 
   override async willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
