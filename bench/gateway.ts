@@ -85,7 +85,7 @@ async function seedTenant(databaseUrl: string, agents: number): Promise<Seeded> 
   try {
     await client.query('INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)', [tenantId, `bench-${tenantId.slice(0, 8)}`, TENANT_NAME]);
     await client.query(`INSERT INTO operators (id, email, password_hash, display_name) VALUES ($1, $2, $3, 'Bench')`, [operatorId, email, await hash(password)]);
-    await client.query(`INSERT INTO memberships (id, tenant_id, operator_id, role) VALUES ($1, $2, $3, 'admin')`, [randomUUID(), tenantId, operatorId]);
+    await client.query(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'admin', now())`, [randomUUID(), tenantId, operatorId]);
     for (let i = 0; i < agents; i++) {
       await client.query(
         `INSERT INTO agents (id, tenant_id, name, role, persona, system_prompt, updated_at) VALUES ($1, $2, $3, 'front desk', 'Cheerful and brief.', 'Answer in one sentence.', now())`,

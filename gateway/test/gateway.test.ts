@@ -25,7 +25,7 @@ describe('gateway', () => {
     b = (await createTenant(owner, 'Beta')).tenantId;
     const opId = randomUUID();
     await owner.query(`INSERT INTO operators (id, email, password_hash, display_name) VALUES ($1, $2, $3, 'Ada')`, [opId, email, await hash(password)]);
-    await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role) VALUES ($1, $2, $3, 'admin')`, [randomUUID(), a, opId]);
+    await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'admin', now())`, [randomUUID(), a, opId]);
     const login = await fed.gql(LOGIN, { e: email, p: password });
     expect(login.data.login.__typename).toBe('Session');
     token = login.data.login.token;

@@ -200,8 +200,9 @@ describe('cross-tenant access through the API', () => {
       const t = (v as { __typename?: string }).__typename;
       return !(t && errorTypes.has(t));
     };
-    // Only platform operators may delete a tenant; A's admin is refused even for A.
-    const platformOnly = new Set(['Mutation.deleteTenant']);
+    // Only platform operators may delete a tenant; A's admin is refused even for A. Accepting or
+    // declining an invitation needs a pending one, and A's admin is already a member of A.
+    const platformOnly = new Set(['Mutation.deleteTenant', 'Mutation.acceptInvitation', 'Mutation.declineInvitation']);
     const byField = new Map<string, CallResult[]>();
     for (const r of results) byField.set(r.call.field, [...(byField.get(r.call.field) ?? []), r]);
     const never = [...byField].filter(([field, rs]) => !platformOnly.has(field) && !rs.some(succeeded));

@@ -73,7 +73,7 @@ describe('live subscriptions through the gateway', () => {
     const email = `live-${randomUUID()}@example.test`;
     const opId = randomUUID();
     await owner.query(`INSERT INTO operators (id, email, password_hash, display_name) VALUES ($1, $2, $3, 'Op')`, [opId, email, await hash('a proper long password')]);
-    await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role) VALUES ($1, $2, $3, 'admin')`, [randomUUID(), acme.tenantId, opId]);
+    await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'admin', now())`, [randomUUID(), acme.tenantId, opId]);
     const login = await fed.gql(`mutation($e:String!){ login(email:$e, password:"a proper long password"){ ... on Session { token } } }`, { e: email });
     token = login.data.login.token;
   });

@@ -16,13 +16,19 @@ describe('operators as seen by the application role', () => {
     await owner.end();
   });
 
-  async function operatorIn(tenantId: string | null) {
+  async function operatorIn(tenantId: string | null, accepted = true) {
     const id = randomUUID();
     await owner.query(`INSERT INTO operators (id, email, password_hash, display_name) VALUES ($1, $2, 'secret-hash', 'Op')`, [
       id,
       `${id}@example.test`,
     ]);
-    if (tenantId) await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role) VALUES ($1, $2, $3, 'admin')`, [randomUUID(), tenantId, id]);
+    if (tenantId)
+      await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'admin', $4)`, [
+        randomUUID(),
+        tenantId,
+        id,
+        accepted ? new Date() : null,
+      ]);
     return id;
   }
 
@@ -32,10 +38,13 @@ describe('operators as seen by the application role', () => {
     const memberA = await operatorIn(a.tenantId);
     const memberB = await operatorIn(b.tenantId);
     await operatorIn(null);
+    // Invited to A but not accepted yet: A learns nothing about them.
+    const invited = await operatorIn(a.tenantId, false);
 
     const visible = await db.withTenant(a, (tx) => tx.$queryRaw<{ id: string }[]>`SELECT id FROM operators`);
     expect(visible.map((r) => r.id)).toEqual([memberA]);
     expect(visible.map((r) => r.id)).not.toContain(memberB);
+    expect(visible.map((r) => r.id)).not.toContain(invited);
 
     await expect(db.withTenant(a, (tx) => tx.$queryRaw`SELECT password_hash FROM operators`)).rejects.toThrow(/permission denied/);
     await expect(

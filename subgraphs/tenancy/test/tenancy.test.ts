@@ -52,7 +52,7 @@ describe('tenancy subgraph', () => {
       expect(await ensureFirstOperator(db, `other-${email}`, password)).toBe(false);
       await db.close();
       const opId = (await owner.query('SELECT id FROM operators WHERE email = $1', [email])).rows[0].id;
-      await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role) VALUES ($1, $2, $3, 'viewer')`, [randomUUID(), a, opId]);
+      await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'viewer', now())`, [randomUUID(), a, opId]);
 
       const bad = await sg.call(`mutation($e:String!,$p:String!){ login(email:$e,password:$p){ __typename ... on ValidationError { message } } }`, { e: email, p: 'wrong password!' }, as.anonymous());
       expect(bad.data.login).toEqual({ __typename: 'ValidationError', message: 'invalid email or password' });
@@ -97,6 +97,46 @@ describe('tenancy subgraph', () => {
       expect(own.data.tenant).toBeNull();
       const mine = await sg.call(`{ tenant { id } }`, {}, as.admin(a));
       expect(mine.data.tenant.id).toBe(a);
+    });
+  });
+
+  describe('invitations', () => {
+    it('invites without revealing who has an account, and grants nothing until accepted', async () => {
+      const email = `invitee-${randomUUID()}@example.test`;
+      const password = 'invitee password long';
+      const opId = randomUUID();
+      const { hash } = await import('@node-rs/argon2');
+      await owner.query(`INSERT INTO operators (id, email, password_hash, display_name) VALUES ($1, $2, $3, 'Secret Name')`, [opId, email, await hash(password)]);
+      await owner.query(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'admin', now())`, [randomUUID(), b, opId]);
+
+      const invite = `mutation($e:String!){ addMember(email:$e, role:VIEWER){ __typename ... on InvitationSent { email role } } }`;
+      const known = await sg.call(invite, { e: email }, as.admin(a));
+      const unknown = await sg.call(invite, { e: `nobody-${randomUUID()}@example.test` }, as.admin(a));
+      expect(known.data.addMember).toEqual({ __typename: 'InvitationSent', email, role: 'VIEWER' });
+      expect(Object.keys(unknown.data.addMember)).toEqual(Object.keys(known.data.addMember));
+      expect(JSON.stringify(known)).not.toContain('Secret Name');
+      expect(JSON.stringify(known)).not.toContain(opId);
+
+      // Before acceptance the tenant sees the invitation, not the person.
+      const members = await sg.call(`{ members { operator { id } } invitations { email role } }`, {}, as.admin(a));
+      expect(members.data.members.map((m: { operator: { id: string } }) => m.operator.id)).not.toContain(opId);
+      expect(members.data.invitations).toContainEqual({ email, role: 'VIEWER' });
+
+      const login = `mutation($e:String!,$p:String!){ login(email:$e,password:$p){ ... on Session { token } } }`;
+      const before = await verifyOperatorToken(jwtSecret, (await sg.call(login, { e: email, p: password }, as.anonymous())).data.login.token);
+      expect(before.m).toEqual({ [b]: 'admin' });
+
+      const operatorIdentity = { ...as.anonymous(), actor: { kind: 'operator' as const, id: opId } };
+      const pending = await sg.call(`{ me { invitations { tenant { id } role } } }`, {}, operatorIdentity);
+      expect(pending.data.me.invitations).toEqual([{ tenant: { id: a }, role: 'VIEWER' }]);
+
+      const accept = `mutation($t:ID!){ acceptInvitation(tenantId:$t){ __typename ... on Session { token } } }`;
+      expect((await sg.call(accept, { t: b }, operatorIdentity)).data.acceptInvitation.__typename).toBe('NotFound');
+      const accepted = await sg.call(accept, { t: a }, operatorIdentity);
+      expect((await verifyOperatorToken(jwtSecret, accepted.data.acceptInvitation.token)).m).toEqual({ [a]: 'viewer', [b]: 'admin' });
+      const after = await sg.call(`{ members { operator { id displayName } } invitations { email } }`, {}, as.admin(a));
+      expect(after.data.members).toContainEqual({ operator: { id: opId, displayName: 'Secret Name' } });
+      expect(after.data.invitations).not.toContainEqual({ email });
     });
   });
 

@@ -91,7 +91,7 @@ export async function seedTenantGraph(owner: pg.Client, opts: { masterKey: strin
     await hash(randomBytes(16).toString('hex')),
     mark('viewer'),
   ]);
-  await q(`INSERT INTO memberships (id, tenant_id, operator_id, role) VALUES ($1, $2, $3, 'admin'), ($4, $2, $5, 'viewer')`, [
+  await q(`INSERT INTO memberships (id, tenant_id, operator_id, role, accepted_at) VALUES ($1, $2, $3, 'admin', now()), ($4, $2, $5, 'viewer', now())`, [
     g.membershipIds[0],
     g.tenantId,
     g.operatorIds[0],

@@ -48,6 +48,46 @@ export const Membership = builder.objectRef<MembershipShape>('Membership').imple
   }),
 });
 
+const PendingInvitation = builder.objectRef<{ role: 'admin' | 'viewer'; createdAt: Date; tenant: TenantShape }>('PendingInvitation').implement({
+  fields: (t) => ({
+    tenant: t.field({ type: Tenant, resolve: (i) => i.tenant }),
+    role: t.field({ type: Role, resolve: (i) => i.role }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const Invitation = builder.objectRef<{ id: string; invitedEmail: string | null; role: 'admin' | 'viewer'; createdAt: Date }>('Invitation').implement({
+  description: 'An invitation to this tenant that has not been accepted yet.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    email: t.exposeString('invitedEmail', { nullable: true }),
+    role: t.field({ type: Role, resolve: (i) => i.role }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const InvitationSent = builder.objectRef<{ email: string; role: 'admin' | 'viewer' }>('InvitationSent').implement({
+  description:
+    'The operator with this email (if there is one) is invited; the answer is the same either way, so it does not reveal who has an account.',
+  fields: (t) => ({
+    email: t.exposeString('email'),
+    role: t.field({ type: Role, resolve: (i) => i.role }),
+  }),
+});
+
+async function issueSession(
+  jwtSecret: string,
+  operator: OperatorShape,
+  memberships: { tenantId: string; role: 'admin' | 'viewer' }[],
+) {
+  const { token, expiresAt } = await signOperatorToken(jwtSecret, {
+    sub: operator.id,
+    pa: operator.isPlatformAdmin,
+    m: Object.fromEntries(memberships.map((m) => [m.tenantId, m.role])),
+  });
+  return { token, expiresAt, operator };
+}
+
 const ActorKind = builder.enumType('ActorKind', { values: { ANONYMOUS: { value: 'anonymous' }, OPERATOR: { value: 'operator' }, API_KEY: { value: 'api_key' } } as const });
 
 const Me = builder.objectRef<{ kind: 'anonymous' | 'operator' | 'api_key'; platformAdmin: boolean; role: 'admin' | 'viewer' | null; tenantId: string | null; operatorId: string | null }>('Me').implement({
@@ -70,8 +110,22 @@ const Me = builder.objectRef<{ kind: 'anonymous' | 'operator' | 'api_key'; platf
         m.operatorId
           ? ctx.db.withPlatform((tx) =>
               tx.membership.findMany({
-                where: { operatorId: m.operatorId! },
+                where: { operatorId: m.operatorId!, acceptedAt: { not: null } },
                 select: { id: true, role: true, createdAt: true, operator: { select: operatorSelect }, tenant: true },
+                orderBy: { createdAt: 'asc' },
+              }),
+            )
+          : [],
+    }),
+    invitations: t.field({
+      type: [PendingInvitation],
+      description: 'Tenants that invited this operator; accept with acceptInvitation.',
+      resolve: (m, _a, ctx) =>
+        m.operatorId
+          ? ctx.db.withPlatform((tx) =>
+              tx.membership.findMany({
+                where: { operatorId: m.operatorId!, acceptedAt: null },
+                select: { role: true, createdAt: true, tenant: true },
                 orderBy: { createdAt: 'asc' },
               }),
             )
@@ -97,8 +151,12 @@ const CreateOperatorResult = builder.unionType('CreateOperatorResult', {
   resolveType: byTypename('Operator'),
 });
 const AddMemberResult = builder.unionType('AddMemberResult', {
-  types: [Membership, ValidationError, NotFound],
-  resolveType: byTypename('Membership'),
+  types: [InvitationSent, ValidationError],
+  resolveType: byTypename('InvitationSent'),
+});
+const AcceptInvitationResult = builder.unionType('AcceptInvitationResult', {
+  types: [Session, NotFound],
+  resolveType: byTypename('Session'),
 });
 const RemoveMemberResult = builder.unionType('RemoveMemberResult', {
   types: [Deleted, NotFound],
@@ -127,7 +185,23 @@ builder.queryFields((t) => ({
     description: "The current tenant's operators and their roles.",
     resolve: (_r, _a, ctx) =>
       ctx.db.withTenant(tenantOf(ctx), (tx) =>
-        tx.membership.findMany({ select: { id: true, role: true, createdAt: true, operator: { select: operatorSelect } }, orderBy: { createdAt: 'asc' } }),
+        tx.membership.findMany({
+          where: { acceptedAt: { not: null } },
+          select: { id: true, role: true, createdAt: true, operator: { select: operatorSelect } },
+          orderBy: { createdAt: 'asc' },
+        }),
+      ),
+  }),
+  invitations: t.field({
+    type: [Invitation],
+    description: "The current tenant's invitations that are not accepted yet.",
+    resolve: (_r, _a, ctx) =>
+      ctx.db.withTenant(tenantOf(ctx), (tx) =>
+        tx.membership.findMany({
+          where: { acceptedAt: null },
+          select: { id: true, invitedEmail: true, role: true, createdAt: true },
+          orderBy: { createdAt: 'asc' },
+        }),
       ),
   }),
 }));
@@ -141,19 +215,14 @@ builder.mutationFields((t) => ({
       const found = await ctx.db.withPlatform((tx) =>
         tx.operator.findUnique({
           where: { email: email.trim().toLowerCase() },
-          select: { ...operatorSelect, passwordHash: true, memberships: { select: { tenantId: true, role: true } } },
+          select: { ...operatorSelect, passwordHash: true, memberships: { where: { acceptedAt: { not: null } }, select: { tenantId: true, role: true } } },
         }),
       );
       const ok = await verify(found?.passwordHash ?? (await decoyHash), password).catch(() => false);
       if (!found || !ok) return validationError('invalid email or password', null);
       const { passwordHash: _h, memberships, ...operator } = found;
-      const { token, expiresAt } = await signOperatorToken(ctx.jwtSecret, {
-        sub: operator.id,
-        pa: operator.isPlatformAdmin,
-        m: Object.fromEntries(memberships.map((m) => [m.tenantId, m.role])),
-      });
       await ctx.db.withPlatform((tx) => tx.operator.update({ where: { id: operator.id }, data: { lastLoginAt: new Date() } }));
-      return { token, expiresAt, operator };
+      return issueSession(ctx.jwtSecret, operator, memberships);
     },
   }),
   createOperator: t.field({
@@ -183,20 +252,57 @@ builder.mutationFields((t) => ({
   }),
   addMember: t.field({
     type: AddMemberResult,
-    description: 'Gives an existing operator a role in the current tenant (or changes it).',
+    description:
+      'Invites an operator to the current tenant by email (a member already: changes the role). The invitation grants nothing until the operator accepts it.',
     args: { email: t.arg.string({ required: true }), role: t.arg({ type: Role, required: true }) },
     resolve: async (_r, { email, role }, ctx) => {
       const scope = tenantForWrite(ctx);
-      const operator = await ctx.db.withPlatform((tx) => tx.operator.findUnique({ where: { email: email.trim().toLowerCase() }, select: { id: true } }));
-      if (!operator) return notFound('operator', email);
-      return ctx.db.withTenant(scope, (tx) =>
-        tx.membership.upsert({
-          where: { tenantId_operatorId: { tenantId: scope.tenantId, operatorId: operator.id } },
-          create: { id: randomUUID(), tenantId: scope.tenantId, operatorId: operator.id, role },
-          update: { role },
-          select: { id: true, role: true, createdAt: true, operator: { select: operatorSelect } },
-        }),
-      );
+      const address = email.trim().toLowerCase();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address) || address.length > 254) return validationError('email is not a valid address', 'email');
+      const operator = await ctx.db.withPlatform((tx) => tx.operator.findUnique({ where: { email: address }, select: { id: true } }));
+      if (operator) {
+        await ctx.db.withTenant(scope, (tx) =>
+          tx.membership.upsert({
+            where: { tenantId_operatorId: { tenantId: scope.tenantId, operatorId: operator.id } },
+            create: { id: randomUUID(), tenantId: scope.tenantId, operatorId: operator.id, role, invitedEmail: address },
+            update: { role },
+          }),
+        );
+      }
+      return { email: address, role };
+    },
+  }),
+  acceptInvitation: t.field({
+    type: AcceptInvitationResult,
+    description: 'Accepts an invitation; returns a new session that includes the tenant.',
+    args: { tenantId: t.arg.id({ required: true }) },
+    resolve: async (_r, { tenantId }, ctx) => {
+      if (ctx.identity.actor.kind !== 'operator') return notFound('invitation', String(tenantId));
+      const operatorId = ctx.identity.actor.id;
+      const id = String(tenantId);
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return notFound('invitation', id);
+      const accepted = await ctx.db.withPlatform(async (tx) => {
+        const r = await tx.membership.updateMany({ where: { operatorId, tenantId: id, acceptedAt: null }, data: { acceptedAt: new Date() } });
+        if (r.count === 0) return null;
+        return tx.operator.findUniqueOrThrow({
+          where: { id: operatorId },
+          select: { ...operatorSelect, memberships: { where: { acceptedAt: { not: null } }, select: { tenantId: true, role: true } } },
+        });
+      });
+      if (!accepted) return notFound('invitation', id);
+      const { memberships, ...operator } = accepted;
+      return issueSession(ctx.jwtSecret, operator, memberships);
+    },
+  }),
+  declineInvitation: t.field({
+    type: RemoveMemberResult,
+    args: { tenantId: t.arg.id({ required: true }) },
+    resolve: async (_r, { tenantId }, ctx) => {
+      const id = String(tenantId);
+      if (ctx.identity.actor.kind !== 'operator' || !/^[0-9a-f-]{36}$/i.test(id)) return notFound('invitation', id);
+      const operatorId = ctx.identity.actor.id;
+      const r = await ctx.db.withPlatform((tx) => tx.membership.deleteMany({ where: { operatorId, tenantId: id, acceptedAt: null } }));
+      return r.count ? { __typename: 'Deleted' as const, id } : notFound('invitation', id);
     },
   }),
   removeMember: t.field({
