@@ -255,7 +255,7 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<GatewayBe
         id: 'ours',
         label: '(a) our gateway',
         query: cross,
-        does: 'verifies the operator JWT, takes a token from the Redis rate limiter, parses, validates (graphql-armor limits) and plans the query (Apollo Gateway, plans cached), signs the identity for the subgraphs (HS256), then fetches tenancy `tenant` and agent `_entities` in sequence with Node\'s fetch and merges.',
+        does: 'verifies the operator JWT, takes a token from the Redis rate limiter, parses, validates (graphql-armor limits) and plans the query (Apollo Gateway, plans cached), signs the identity for the subgraphs (HS256), then fetches tenancy `tenant` and agent `_entities` in sequence over a keep-alive http.Agent (node-fetch) and merges.',
         url: `${gatewayUrl}/graphql`,
         headers: () => ({ ...json, authorization: `Bearer ${token}`, 'x-konstruct-tenant': seed.tenantId }),
         check: checkCross,
