@@ -29,7 +29,10 @@ const IDENTITY_POOL = 1024;
 export interface GatewayBenchOptions {
   /** Each concurrency is run over all targets in turn; the first one is the headline. */
   connections: number[];
+  /** Seconds per timed round. */
   seconds: number;
+  /** Timed rounds per target; targets take turns, in a rotated order each round. */
+  rounds: number;
   warmupSeconds: number;
   agents: number;
   /** A Postgres with pgvector to use (migrated first) instead of the embedded database. */
@@ -59,11 +62,20 @@ export interface TargetRun {
   load: ClosedLoopResult;
   /** CPU ms per completed request, by process. */
   cpuPerRequest: Record<string, number>;
+  /** Each timed round on its own; `load` holds their medians. */
+  rounds: ClosedLoopResult[];
+}
+
+/** Ratios of two targets measured in the same round, one value per round. */
+export interface PairedRatios {
+  oursDirectP50: number[];
+  oursHiveRps: number[];
+  oursHiveP99: number[];
 }
 
 export interface GatewayBenchResult {
   opts: GatewayBenchOptions;
-  runs: { connections: number; targets: TargetRun[] }[];
+  runs: { connections: number; targets: TargetRun[]; paired: PairedRatios }[];
   versions: Record<string, string>;
 }
 
@@ -300,28 +312,60 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<GatewayBe
 
     const runs: GatewayBenchResult['runs'] = [];
     for (const connections of opts.connections) {
-      const results: TargetRun[] = [];
-      for (const t of targets) {
-        const body = JSON.stringify({ query: t.query });
-        const base = { url: t.url, body, headers: t.headers, check: t.check, connections };
-        // First-use costs (JIT, connection pools, plan caches) are not what we measure.
-        await closedLoop({ ...base, seconds: opts.warmupSeconds });
-        const meter = cpuMeter({
-          gateway: t.gatewayPid,
-          tenancy: subgraphProcs.tenancy.pid,
-          agent: subgraphProcs.agent.pid,
-          database: dbProc?.pid,
-        });
-        const load = await closedLoop({ ...base, seconds: opts.seconds });
-        const used = meter();
-        if (t.gatewayPid === undefined) delete used.gateway;
-        const cpuPerRequest = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v / Math.max(1, load.completed)]));
-        results.push({ id: t.id, label: t.label, query: t.query, does: t.does, load, cpuPerRequest });
-        console.log(
-          `${connections} conn · ${t.label}: ${load.rps.toFixed(0)} req/s, p50 ${ms(load.latency.p50)}, p99 ${ms(load.latency.p99)}, errors ${load.errors}${load.firstError ? ` (${load.firstError})` : ''}`,
-        );
+      const bases = targets.map((t) => ({ url: t.url, body: JSON.stringify({ query: t.query }), headers: t.headers, check: t.check, connections }));
+      // First-use costs (JIT, connection pools, plan caches) are not what we measure.
+      for (const base of bases) await closedLoop({ ...base, seconds: opts.warmupSeconds });
+      const rounds = targets.map(() => [] as ClosedLoopResult[]);
+      const cpu = targets.map(() => ({}) as Record<string, number>);
+      for (let round = 0; round < opts.rounds; round++) {
+        // Rotating the order spreads drift (caches, other load on the machine) over all targets.
+        for (let k = 0; k < targets.length; k++) {
+          const i = (k + round) % targets.length;
+          const t = targets[i]!;
+          const meter = cpuMeter({
+            gateway: t.gatewayPid,
+            tenancy: subgraphProcs.tenancy.pid,
+            agent: subgraphProcs.agent.pid,
+            database: dbProc?.pid,
+          });
+          const load = await closedLoop({ ...bases[i]!, seconds: opts.seconds });
+          for (const [key, v] of Object.entries(meter())) cpu[i]![key] = (cpu[i]![key] ?? 0) + v;
+          rounds[i]!.push(load);
+          console.log(
+            `${connections} conn · round ${round + 1} · ${t.label}: ${load.rps.toFixed(0)} req/s, p50 ${ms(load.latency.p50)}, p99 ${ms(load.latency.p99)}, errors ${load.errors}${load.firstError ? ` (${load.firstError})` : ''}`,
+          );
+        }
       }
-      runs.push({ connections, targets: results });
+      const results: TargetRun[] = targets.map((t, i) => {
+        const rs = rounds[i]!;
+        const completed = rs.reduce((a, r) => a + r.completed, 0);
+        const used = cpu[i]!;
+        if (t.gatewayPid === undefined) delete used.gateway;
+        const load: ClosedLoopResult = {
+          connections,
+          completed,
+          errors: rs.reduce((a, r) => a + r.errors, 0),
+          firstError: rs.find((r) => r.firstError)?.firstError ?? null,
+          elapsedSeconds: rs.reduce((a, r) => a + r.elapsedSeconds, 0),
+          rps: median(rs.map((r) => r.rps)),
+          latency: {
+            n: completed,
+            p50: median(rs.map((r) => r.latency.p50)),
+            p90: median(rs.map((r) => r.latency.p90)),
+            p99: median(rs.map((r) => r.latency.p99)),
+            max: Math.max(...rs.map((r) => r.latency.max)),
+          },
+        };
+        const cpuPerRequest = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v / Math.max(1, completed)]));
+        return { id: t.id, label: t.label, query: t.query, does: t.does, load, cpuPerRequest, rounds: rs };
+      });
+      const of = (id: TargetId) => results.find((r) => r.id === id)!.rounds;
+      const paired: PairedRatios = {
+        oursDirectP50: of('ours').map((r, j) => r.latency.p50 / of('direct')[j]!.latency.p50),
+        oursHiveRps: of('ours').map((r, j) => r.rps / of('hive')[j]!.rps),
+        oursHiveP99: of('ours').map((r, j) => r.latency.p99 / of('hive')[j]!.latency.p99),
+      };
+      runs.push({ connections, targets: results, paired });
     }
     const versions = Object.fromEntries(['@graphql-hive/gateway', '@apollo/gateway', '@apollo/server'].map((p) => [p, packageVersion(p)]));
     return { opts, runs, versions };
@@ -333,6 +377,15 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<GatewayBe
 }
 
 const x = (v: number) => `${v.toFixed(2)}×`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median of the per-round ratios, with their range. */
+const pairedCell = (xs: number[]) => `**${x(median(xs))}** (${x(Math.min(...xs))}–${x(Math.max(...xs))})`;
 
 export function gatewayReport(r: GatewayBenchResult): string {
   const byId = (run: GatewayBenchResult['runs'][number], id: TargetId) => run.targets.find((t) => t.id === id)!;
@@ -357,17 +410,22 @@ export function gatewayReport(r: GatewayBenchResult): string {
     const direct = byId(run, 'direct').load;
     return `### ${run.connections} concurrent connection${run.connections === 1 ? '' : 's'}
 
+Each figure is the median over the rounds (max: the highest of all rounds; requests and errors: totals).
+
 | target | req/s | p50 | p90 | p99 | max | requests | errors |
 |---|---|---|---|---|---|---|---|
 ${rows}
 
-| ratio | value | goal |
+Ratios are taken within each round between targets measured minutes apart at most, then the
+median over the ${run.paired.oursHiveRps.length} rounds (range in brackets):
+
+| ratio | median of rounds (range) | goal |
 |---|---|---|
-| ours / direct, p50 latency | **${x(ours.latency.p50 / direct.latency.p50)}** | ≤ 3× |
-| ours / direct, throughput | ${x(ours.rps / direct.rps)} | |
-| ours / Hive, throughput | **${x(ours.rps / hive.rps)}** | ≥ 1× |
-| ours / Hive, p99 latency | **${x(ours.latency.p99 / hive.latency.p99)}** | ≤ 1× |
-| ours / Hive, p50 latency | ${x(ours.latency.p50 / hive.latency.p50)} | |
+| ours / direct, p50 latency | ${pairedCell(run.paired.oursDirectP50)} | ≤ 3× |
+| ours / Hive, throughput | ${pairedCell(run.paired.oursHiveRps)} | ≥ 1× |
+| ours / Hive, p99 latency | ${pairedCell(run.paired.oursHiveP99)} | ≤ 1× |
+| ours / direct, throughput (medians) | ${x(ours.rps / direct.rps)} | |
+| ours / Hive, p50 latency (medians) | ${x(ours.latency.p50 / hive.latency.p50)} | |
 
 CPU time per request (ms), by process, from /proc over the timed window; "machine" is the
 share of all ${cpus().length} cores these processes kept busy:
@@ -398,8 +456,9 @@ subgraphs, our gateway and Hive Gateway each in their own Node process (NODE_ENV
 LOG_LEVEL=warn), real Redis, all on this machine — with the load generator, which shares the
 same ${cpus().length} cores. Data: one tenant with an admin operator and ${r.opts.agents} agents. Load: closed loop, N
 workers each sending the next POST as soon as the previous answer is read and checked (Node's
-fetch, keep-alive); every target gets ${r.opts.warmupSeconds} s of warm-up, then ${r.opts.seconds} s timed, one target after the
-other against the same subgraph processes, in the table's order. A request counts only when
+fetch, keep-alive); every target gets ${r.opts.warmupSeconds} s of warm-up, then ${r.opts.rounds} timed rounds of ${r.opts.seconds} s. The targets take
+turns within each round, in an order rotated from round to round, against the same subgraph
+processes. A request counts only when
 it is HTTP 200 without \`errors\` and with all ${r.opts.agents} agents; anything else is an error.
 
 Query through the gateways (Tenant from tenancy, \`agents\` from the agent subgraph):

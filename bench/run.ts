@@ -24,7 +24,8 @@ const env = parseEnv(
     BENCH_FLOOR_SAMPLES: z.coerce.number().int().positive().default(1000),
     /** Concurrent connections; each level runs every target; the first is the headline. */
     BENCH_GATEWAY_CONNECTIONS: positiveList('32,1').refine((v) => v.every(Number.isInteger), 'whole numbers'),
-    BENCH_GATEWAY_SECONDS: z.coerce.number().positive().default(10),
+    BENCH_GATEWAY_SECONDS: z.coerce.number().positive().default(5),
+    BENCH_GATEWAY_ROUNDS: z.coerce.number().int().min(1).max(20).default(3),
     BENCH_GATEWAY_WARMUP_SECONDS: z.coerce.number().positive().default(3),
     BENCH_GATEWAY_AGENTS: z.coerce.number().int().min(1).max(100).default(20),
     /** The gateway benchmark against this Postgres (with pgvector; migrated first) instead of the embedded one. */
@@ -53,6 +54,7 @@ if (env.BENCH_ONLY !== 'webhook') {
   const result = await gatewayBench({
     connections: env.BENCH_GATEWAY_CONNECTIONS,
     seconds: env.BENCH_GATEWAY_SECONDS,
+    rounds: env.BENCH_GATEWAY_ROUNDS,
     warmupSeconds: env.BENCH_GATEWAY_WARMUP_SECONDS,
     agents: env.BENCH_GATEWAY_AGENTS,
     databaseUrl: env.BENCH_DATABASE_URL,

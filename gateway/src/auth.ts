@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import { apiKeyMatches, parseApiKey, verifyOperatorToken, type Identity } from '@konstruct/core';
+import { decodeJwt } from 'jose';
+import { apiKeyMatches, parseApiKey, verifyOperatorToken, type Identity, type OperatorClaims } from '@konstruct/core';
 import { tenantScope, type Db } from '@konstruct/db';
 
 export function unauthenticated(message: string): GraphQLError {
@@ -17,6 +18,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export class Authenticator {
   private lastUsedWritten = new Map<string, number>();
+  /**
+   * Verified session tokens until they expire: a token cannot change, and verifying the same
+   * one on every request of a session is most of authentication's cost.
+   */
+  private verified = new Map<string, { claims: OperatorClaims; expiresAt: number }>();
 
   constructor(
     private readonly db: Db,
@@ -36,12 +42,7 @@ export class Authenticator {
     if (!auth) return { actor: { kind: 'anonymous' }, platformAdmin: false, tenant: null, requestId };
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
     if (!m) throw unauthenticated('Authorization must be "Bearer <token>"');
-    let claims;
-    try {
-      claims = await verifyOperatorToken(this.jwtSecret, m[1]!);
-    } catch (e) {
-      throw unauthenticated((e as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'session expired; log in again' : 'invalid session token');
-    }
+    const claims = await this.verifySession(m[1]!);
     const wanted = header('x-konstruct-tenant');
     const memberships = Object.entries(claims.m);
     let tenant: Identity['tenant'] = null;
@@ -56,6 +57,24 @@ export class Authenticator {
       tenant = { id, role };
     }
     return { actor: { kind: 'operator', id: claims.sub }, platformAdmin: claims.pa, tenant, requestId };
+  }
+
+  private async verifySession(token: string): Promise<OperatorClaims> {
+    const hit = this.verified.get(token);
+    if (hit && hit.expiresAt > Date.now()) return hit.claims;
+    if (hit) this.verified.delete(token);
+    let claims: OperatorClaims;
+    try {
+      claims = await verifyOperatorToken(this.jwtSecret, token);
+    } catch (e) {
+      throw unauthenticated((e as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'session expired; log in again' : 'invalid session token');
+    }
+    const exp = decodeJwt(token).exp;
+    if (exp) {
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(token, { claims, expiresAt: exp * 1000 });
+    }
+    return claims;
   }
 
   private async fromApiKey(key: string, requestId: string): Promise<Identity> {
