@@ -15,7 +15,7 @@ const keyA = randomBytes(32);
 const keyB = randomBytes(32);
 const ringA = keyringFrom(keyA.toString('base64'));
 const ctx = secretContext('channel_connections', 'bot_token', '7d4a0c2e-0000-4000-8000-000000000001');
-const secret = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx';
+const secret = 'xoxb-test-not-a-real-token-AbCdEfGhIjKlMnOpQrStUvWx';
 
 /** Flips one bit of one byte of a base64url part, so the decoded bytes really differ. */
 function flipPart(sealed: string, index: number): string {
