@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { decodeJwt } from 'jose';
@@ -8,7 +9,6 @@ export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Turns request headers into an Identity: an operator's session token (with the tenant named
@@ -47,7 +47,7 @@ export class Authenticator {
     const memberships = Object.entries(claims.m);
     let tenant: Identity['tenant'] = null;
     if (wanted) {
-      if (!UUID.test(wanted)) throw new GraphQLError('x-konstruct-tenant must be a tenant id', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+      if (!isUuid(wanted)) throw new GraphQLError('x-konstruct-tenant must be a tenant id', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
       const role = claims.m[wanted.toLowerCase()];
       if (role) tenant = { id: wanted.toLowerCase(), role };
       else if (claims.pa) tenant = { id: wanted.toLowerCase(), role: 'admin' };

@@ -16,20 +16,21 @@ export interface AuditEntry {
  */
 export async function recordAudit(db: Db, scope: TenantScope, entry: AuditEntry, logger: Logger): Promise<void> {
   try {
-    await db.withTenant(scope, (tx) =>
-      tx.auditEvent.create({
-        data: {
-          tenantId: scope.tenantId,
-          actorKind: entry.actorKind,
-          actorId: entry.actorId ?? null,
-          action: entry.action,
-          subjectType: entry.subjectType ?? null,
-          subjectId: entry.subjectId ?? null,
-          data: (entry.data ?? {}) as Prisma.InputJsonValue,
-        },
-      }),
-    );
+    await db.withTenant(scope, (tx) => tx.auditEvent.create({ data: auditRow(scope.tenantId, entry) }));
   } catch (e) {
     logger.error({ err: e, audit: { tenantId: scope.tenantId, ...entry } }, 'audit event could not be recorded');
   }
+}
+
+/** The row for an audit entry; `seq` and the hash chain are filled in by the database. */
+export function auditRow(tenantId: string, e: AuditEntry): Prisma.AuditEventUncheckedCreateInput {
+  return {
+    tenantId,
+    actorKind: e.actorKind,
+    actorId: e.actorId ?? null,
+    action: e.action,
+    subjectType: e.subjectType ?? null,
+    subjectId: e.subjectId ?? null,
+    data: (e.data ?? {}) as Prisma.InputJsonValue,
+  };
 }

@@ -5,9 +5,8 @@ import type { HandlerResult } from '@konstruct/bus';
 import { buildPrompt, unavailableReply } from './prompt.ts';
 import { LlmUnavailable, type ChatModel, type ChatResult } from '../llm/types.ts';
 import { costUsdMicros } from '../llm/prices.ts';
-import { recordAudit, type AuditEntry } from '../audit/recorder.ts';
+import { auditRow, recordAudit, type AuditEntry } from '../audit/recorder.ts';
 import type { AgentCache } from './agent-cache.ts';
-import { Prisma } from '@konstruct/db';
 
 export interface TurnDeps {
   db: Db;
@@ -248,16 +247,4 @@ async function recordInbound(tx: TenantTx, msg: KonstructMessageV1, conversation
     select: { id: true, createdAt: true },
   });
   return { ...existing, fresh: false };
-}
-
-function auditRow(tenantId: string, e: AuditEntry): Prisma.AuditEventUncheckedCreateInput {
-  return {
-    tenantId,
-    actorKind: e.actorKind,
-    actorId: e.actorId ?? null,
-    action: e.action,
-    subjectType: e.subjectType ?? null,
-    subjectId: e.subjectId ?? null,
-    data: (e.data ?? {}) as Prisma.InputJsonValue,
-  };
 }

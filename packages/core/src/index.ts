@@ -9,3 +9,4 @@ export * from './identity.ts';
 export * from './operator-token.ts';
 export * from './api-key.ts';
 export * from './events.ts';
+export * from './ids.ts';

@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient, Prisma } from './generated/prisma/client.ts';
 
@@ -6,10 +7,9 @@ export { Prisma };
 /** A tenant id that has been checked; the only way into tenant data. */
 export type TenantScope = { readonly tenantId: string; readonly __scope: 'tenant' };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function tenantScope(tenantId: string): TenantScope {
-  if (!UUID.test(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId)}`);
+  if (!isUuid(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId)}`);
   return { tenantId: tenantId.toLowerCase(), __scope: 'tenant' };
 }
 

@@ -1,7 +1,6 @@
-import type { Logger } from '@konstruct/core';
+import { keyringFrom, type Logger } from '@konstruct/core';
 import { startSubgraphService } from '@konstruct/graphql';
 import type { BillingConfig } from './env.ts';
-import { useMasterKey } from './keyring.ts';
 import { schema } from './schema/index.ts';
 
 export { loadEnv } from './env.ts';
@@ -9,6 +8,5 @@ export type { BillingConfig } from './env.ts';
 
 /** The billing subgraph: plans, subscription, budgets, provider keys and usage. */
 export function startBilling(config: BillingConfig, logger: Logger) {
-  useMasterKey(config.masterKey);
-  return startSubgraphService('billing-subgraph', config, schema, logger);
+  return startSubgraphService('billing-subgraph', config, schema, logger, { keyring: keyringFrom(config.masterKey) });
 }

@@ -3,7 +3,6 @@ import type pg from 'pg';
 import { keyringFrom } from '@konstruct/core';
 import { createTenant, ownerClient } from '../../../test/support/db.ts';
 import { startTestSubgraph } from '../../../test/support/subgraph.ts';
-import { useMasterKey } from '../src/keyring.ts';
 import { schema } from '../src/schema/index.ts';
 
 export { as } from '../../../test/support/subgraph.ts';
@@ -11,8 +10,7 @@ export { as } from '../../../test/support/subgraph.ts';
 /** The billing subgraph on the test database, plus an owner connection for fixtures. */
 export async function startBillingHarness() {
   const masterKey = randomBytes(32).toString('base64');
-  useMasterKey(masterKey);
-  const sub = await startTestSubgraph('billing-subgraph', schema);
+  const sub = await startTestSubgraph('billing-subgraph', schema, { keyring: keyringFrom(masterKey) });
   const owner = await ownerClient();
   return {
     ...sub,

@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 /** An input problem tied to the input field that caused it (`businessFunctions`, `url`, …). */
 export interface FieldError {
   field: string;
@@ -11,10 +12,8 @@ export const invalid = (field: string, message: string): { ok: false; error: Fie
   error: { field, message },
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Ids arrive from clients; a malformed one cannot name a row, so it is simply not found. */
-export const isUuid = (id: string): boolean => UUID.test(id);
+export { isUuid };
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

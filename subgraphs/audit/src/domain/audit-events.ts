@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import type { Db, Prisma, TenantScope } from '@konstruct/db';
 import { auditWhere, type AuditFilter } from './filter.ts';
 import { afterOccurred, pageByOccurred, type OccurredKey } from './cursor.ts';
@@ -31,9 +32,7 @@ const SELECT = {
   hash: true,
 } as const satisfies Prisma.AuditEventSelect;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are uuids; anything else cannot match, and must not reach Postgres as a cast error. */
-export const isUuid = (id: string) => UUID.test(id);
+export { isUuid };
 
 export interface AuditPageArgs {
   filter?: AuditFilter | null;

@@ -8,7 +8,6 @@ import {
   type ProviderKeyView,
 } from '../data/provider-keys.ts';
 import { normalizeProviderKey, validateProviderKeyInput } from '../domain/provider-key-input.ts';
-import { masterKeyring } from '../keyring.ts';
 import { LlmProvider } from './llm-provider.ts';
 import { resultType } from './results.ts';
 
@@ -67,7 +66,7 @@ builder.mutationField('addProviderKey', (t) =>
       const scope = tenantForWrite(ctx);
       const valid = validateProviderKeyInput(input);
       if (!valid.ok) return validationError(valid.error.message, valid.error.field);
-      const ring = masterKeyring();
+      const ring = ctx.keyring;
       return ctx.db.withTenant(scope, (tx) => addProviderKey(tx, scope, ring, valid.value));
     },
   }),
@@ -83,7 +82,7 @@ builder.mutationField('rotateProviderKey', (t) =>
       const id = String(args.id);
       const key = normalizeProviderKey(args.key);
       if (!key.ok) return validationError(key.error.message, key.error.field);
-      const ring = masterKeyring();
+      const ring = ctx.keyring;
       const r = await ctx.db.withTenant(scope, (tx) => rotateProviderKey(tx, ring, id, key.value));
       if (r.ok) return r.value;
       return r.error === 'revoked' ? validationError('a revoked key cannot be rotated; add a new one', 'id') : notFound('provider key', id);

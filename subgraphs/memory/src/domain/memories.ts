@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { Prisma, type Db, type TenantScope } from '@konstruct/db';
 import { afterCursor, page, type CursorKey } from '@konstruct/graphql';
 import { isZeroVector, localEmbedder, toVectorLiteral, type Embedder } from './embed.ts';
@@ -25,9 +26,7 @@ const SELECT = {
   createdAt: true,
 } as const satisfies Prisma.MemoryItemSelect;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are uuids; anything else cannot match, and must not reach Postgres as a cast error. */
-export const isUuid = (id: string) => UUID.test(id);
+export { isUuid };
 
 export const SEARCH_LIMIT_MAX = 50;
 export const SEARCH_LIMIT_DEFAULT = 10;

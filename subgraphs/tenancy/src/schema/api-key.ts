@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { generateApiKey } from '@konstruct/core';
 import { tenantForWrite, tenantOf, notFound, validationError, byTypename } from '@konstruct/graphql';
@@ -46,7 +47,6 @@ const RevokeApiKeyResult = builder.unionType('RevokeApiKeyResult', {
   resolveType: byTypename('ApiKey'),
 });
 
-const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 builder.queryFields((t) => ({
   apiKeys: t.field({

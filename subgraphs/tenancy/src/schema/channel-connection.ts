@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { encryptSecret, secretContext, secretHint } from '@konstruct/core';
 import { tenantForWrite, tenantOf, notFound, validationError, byTypename } from '@konstruct/graphql';
@@ -115,7 +116,6 @@ const DeleteConnectionResult = builder.unionType('DeleteChannelConnectionResult'
   resolveType: byTypename('Deleted'),
 });
 
-const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 /**
  * Foreign keys are checked without row-level security, so an agent id from another tenant

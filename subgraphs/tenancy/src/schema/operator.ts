@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { signOperatorToken } from '@konstruct/core';
@@ -280,7 +281,7 @@ builder.mutationFields((t) => ({
       if (ctx.identity.actor.kind !== 'operator') return notFound('invitation', String(tenantId));
       const operatorId = ctx.identity.actor.id;
       const id = String(tenantId);
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return notFound('invitation', id);
+      if (!isUuid(id)) return notFound('invitation', id);
       const accepted = await ctx.db.withPlatform(async (tx) => {
         const r = await tx.membership.updateMany({ where: { operatorId, tenantId: id, acceptedAt: null }, data: { acceptedAt: new Date() } });
         if (r.count === 0) return null;
@@ -299,7 +300,7 @@ builder.mutationFields((t) => ({
     args: { tenantId: t.arg.id({ required: true }) },
     resolve: async (_r, { tenantId }, ctx) => {
       const id = String(tenantId);
-      if (ctx.identity.actor.kind !== 'operator' || !/^[0-9a-f-]{36}$/i.test(id)) return notFound('invitation', id);
+      if (ctx.identity.actor.kind !== 'operator' || !isUuid(id)) return notFound('invitation', id);
       const operatorId = ctx.identity.actor.id;
       const r = await ctx.db.withPlatform((tx) => tx.membership.deleteMany({ where: { operatorId, tenantId: id, acceptedAt: null } }));
       return r.count ? { __typename: 'Deleted' as const, id } : notFound('invitation', id);
@@ -311,7 +312,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { operatorId }, ctx) => {
       const scope = tenantForWrite(ctx);
       const id = String(operatorId);
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return notFound('member', id);
+      if (!isUuid(id)) return notFound('member', id);
       const r = await ctx.db.withTenant(scope, (tx) => tx.membership.deleteMany({ where: { operatorId: id } }));
       return r.count ? { __typename: 'Deleted' as const, id } : notFound('member', id);
     },

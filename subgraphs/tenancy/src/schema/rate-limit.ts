@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { tenantForWrite, tenantOf, validationError, byTypename } from '@konstruct/graphql';
 import type { enums } from '@konstruct/db';
@@ -68,7 +69,7 @@ builder.mutationFields((t) => ({
       const connectionId = input.connectionId ? String(input.connectionId) : null;
       return ctx.db.withTenant(scope, async (tx) => {
         if (connectionId) {
-          const visible = /^[0-9a-f-]{36}$/i.test(connectionId) && (await tx.channelConnection.findUnique({ where: { id: connectionId }, select: { id: true } }));
+          const visible = isUuid(connectionId) && (await tx.channelConnection.findUnique({ where: { id: connectionId }, select: { id: true } }));
           if (!visible) return validationError('connectionId does not name a channel connection of this tenant', 'connectionId');
         }
         const data = { perMinute: input.perMinute, burst: input.burst, overLimitAction: input.overLimitAction, busyMessage: input.busyMessage ?? null };

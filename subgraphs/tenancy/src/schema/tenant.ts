@@ -1,3 +1,4 @@
+import { isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { clampFirst, decodeCursor, afterCursor, page, requirePlatformAdmin, tenantOf, notFound, validationError, byTypename } from '@konstruct/graphql';
 import { tenantScope, type enums } from '@konstruct/db';
@@ -43,7 +44,7 @@ const TenantPage = builder.objectRef<{ items: TenantShape[]; nextCursor: string 
   }),
 });
 
-const uuidOrNull = (s: string) => (/^[0-9a-f-]{36}$/i.test(s) ? s : null);
+const uuidOrNull = (s: string) => (isUuid(s) ? s : null);
 
 builder.queryFields((t) => ({
   tenant: t.field({
