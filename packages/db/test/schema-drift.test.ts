@@ -49,7 +49,7 @@ describe('schema.prisma and the migrated database agree', () => {
       expect(col(s, 'tool_definitions', 'allow_private_network')).toEqual({ type: 'boolean', nullable: false });
       expect(col(s, 'agents', 'model_preferences')).toEqual({ type: 'jsonb', nullable: false });
       expect(col(s, 'memory_items', 'embedding')).toEqual({ type: 'vector(384)', nullable: false });
-      expect(s.enums.get('delivery_state')).toEqual(['received', 'pending', 'sent', 'delivered', 'read', 'failed', 'held']);
+      expect(s.enums.get('delivery_state')).toEqual(['received', 'pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'held']);
     }
     expect(actual.tables.has('_prisma_migrations')).toBe(false);
   });

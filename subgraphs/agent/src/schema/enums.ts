@@ -30,5 +30,5 @@ export const ChannelKindEnum = enumOf('ChannelKind', ['slack', 'whatsapp']);
 export const ConversationStateEnum = enumOf('ConversationState', ['active', 'paused', 'closed']);
 export const MessageDirectionEnum = enumOf('MessageDirection', ['inbound', 'outbound']);
 export const MessageAuthorEnum = enumOf('MessageAuthor', ['end_user', 'agent', 'human', 'system']);
-export const DeliveryStateEnum = enumOf('DeliveryState', ['received', 'pending', 'sent', 'delivered', 'read', 'failed', 'held']);
+export const DeliveryStateEnum = enumOf('DeliveryState', ['received', 'pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'held']);
 export const HandoffStatusEnum = enumOf('HandoffStatus', ['open', 'released']);
