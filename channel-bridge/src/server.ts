@@ -8,6 +8,7 @@ import { ChannelRouter } from './routing.ts';
 import { Deduplicator } from './dedup.ts';
 import { slackEventsRoutes } from './channels/slack/events.ts';
 import { createSlackSender } from './outbound/slack-sender.ts';
+import { createInboundPublisher } from './inbound/publish.ts';
 
 export interface Bridge {
   url: string;
@@ -46,7 +47,7 @@ export async function startBridge(config: BridgeConfig, logger: Logger): Promise
     signingSecret: config.slack.signingSecret,
     router: new ChannelRouter(db),
     dedup: new Deduplicator(redis, config.redisKeyPrefix),
-    bus,
+    publishInbound: createInboundPublisher({ bus }),
     logger,
   });
 

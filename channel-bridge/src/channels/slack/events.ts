@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { verifySlackRequest } from '@slack/bolt';
 import type { Logger } from '@konstruct/core';
-import type { Bus } from '@konstruct/bus';
+import type { PublishInbound } from '../../inbound/publish.ts';
 import { normalizeSlackEvent, slackDedupKey, type SlackEnvelope } from './normalize.ts';
 import type { ChannelRouter } from '../../routing.ts';
 import type { Deduplicator } from '../../dedup.ts';
@@ -10,7 +10,7 @@ export interface SlackEventsDeps {
   signingSecret: string;
   router: ChannelRouter;
   dedup: Deduplicator;
-  bus: Bus;
+  publishInbound: PublishInbound;
   logger: Logger;
 }
 
@@ -79,10 +79,7 @@ export async function slackEventsRoutes(app: FastifyInstance, deps: SlackEventsD
       return reply.code(200).send({ ok: true, ignored: 'duplicate' });
     }
     try {
-      await deps.bus.publish('inbound', 'inbound.slack', decision.message, {
-        messageId: decision.message.id,
-        headers: { 'x-konstruct-tenant': route.tenantId },
-      });
+      await deps.publishInbound(decision.message, route);
     } catch (e) {
       await deps.dedup.release(key).catch(() => undefined);
       log.error({ err: e, eventId: env.event_id }, 'publish failed; Slack will retry');
