@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: runs the benchmarks and rewrites their sections in bench/RESULTS.md.
- * BENCH_ONLY=webhook|gateway runs one of them. With BENCH_CPU_PROF=dir (every child process
+ * BENCH_ONLY=webhook|ack|gateway runs one of them. With BENCH_CPU_PROF=dir (every child process
  * writes a CPU profile there) the numbers are printed but not written: profiling slows them.
  */
 import { z } from 'zod';
 import { parseEnv } from '@konstruct/core';
 import { report, webhookToLlm } from './webhook-to-llm.ts';
 import { gatewayBench, gatewayReport } from './gateway.ts';
+import { ackReport, webhookAck } from './webhook-ack.ts';
 import { writeSection } from './lib/results.ts';
 
 const positiveList = (fallback: string) =>
@@ -18,9 +19,11 @@ const positiveList = (fallback: string) =>
 
 const env = parseEnv(
   z.object({
-    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'gateway']).optional()),
+    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'ack', 'gateway']).optional()),
     BENCH_RATES: positiveList('20,200'),
     BENCH_SECONDS: z.coerce.number().positive().default(30),
+    BENCH_ACK_RATES: positiveList('300'),
+    BENCH_ACK_SECONDS: z.coerce.number().positive().default(20),
     BENCH_FLOOR_SAMPLES: z.coerce.number().int().positive().default(1000),
     /** Concurrent connections; each level runs every target; the first is the headline. */
     BENCH_GATEWAY_CONNECTIONS: positiveList('32,1').refine((v) => v.every(Number.isInteger), 'whole numbers'),
@@ -45,12 +48,19 @@ function publish(id: string, md: string) {
   console.log(`bench/RESULTS.md updated (${id})`);
 }
 
-if (env.BENCH_ONLY !== 'gateway') {
+const runs = (name: 'webhook' | 'ack' | 'gateway') => env.BENCH_ONLY === undefined || env.BENCH_ONLY === name;
+
+if (runs('ack')) {
+  const result = await webhookAck({ rates: env.BENCH_ACK_RATES, seconds: env.BENCH_ACK_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
+  publish('webhook-ack', ackReport(result));
+}
+
+if (runs('webhook')) {
   const result = await webhookToLlm({ rates: env.BENCH_RATES, seconds: env.BENCH_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
   publish('webhook-to-llm', report(result));
 }
 
-if (env.BENCH_ONLY !== 'webhook') {
+if (runs('gateway')) {
   const result = await gatewayBench({
     connections: env.BENCH_GATEWAY_CONNECTIONS,
     seconds: env.BENCH_GATEWAY_SECONDS,

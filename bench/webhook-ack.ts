@@ -1,0 +1,208 @@
+/**
+ * Webhook acknowledgement latency: how long channel-bridge takes to answer a signed Slack
+ * event at a fixed rate (open loop), beside the floor of what an ack must wait for, measured
+ * in the same run: a Redis round trip (the dedup claim and rate-limit decision are one each)
+ * and a confirmed RabbitMQ publish.
+ *
+ * channel-bridge runs in its own process against the embedded database, real Redis and
+ * RabbitMQ. No runner consumes: the ack path must not depend on the model, and a runner
+ * saturating the same 2 cores would measure the machine, not the bridge. The published
+ * messages stay on this run's own queue, deleted at the end.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { Connection } from 'rabbitmq-client';
+import { connectBus, deleteTopology, topologyNames } from '@konstruct/bus';
+import { startFakeSlack } from '../test/fakes/index.ts';
+import { seedSlackTenant } from '../test/support/platform.ts';
+import { slackHeaders } from '../test/support/slack.ts';
+import { summarize, ms } from './lib/stats.ts';
+import { freePort, firstJsonLine, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
+import { machine } from './lib/machine.ts';
+
+const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface AckBenchOptions {
+  rates: number[];
+  seconds: number;
+  floorSamples: number;
+}
+
+async function measureFloor(samples: number) {
+  const redis = new Redis(REDIS_URL);
+  const redisRtt: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    await redis.ping();
+    redisRtt.push(performance.now() - t);
+  }
+  redis.disconnect();
+  const prefix = `bench-ackfloor-${randomBytes(3).toString('hex')}.`;
+  const bus = await connectBus({ url: AMQP_URL, prefix });
+  const confirm: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    await bus.publish('inbound', 'inbound.slack', { i }, { messageId: randomUUID() });
+    confirm.push(performance.now() - t);
+  }
+  await bus.close();
+  const conn = new Connection(AMQP_URL);
+  await deleteTopology(conn, prefix);
+  await conn.close();
+  return { redis: summarize(redisRtt), publish: summarize(confirm) };
+}
+
+export async function webhookAck(opts: AckBenchOptions) {
+  const dbProc = startProcess('bench/embedded-db.ts', {});
+  const { url: databaseUrl } = await firstJsonLine<{ url: string }>(dbProc);
+  const masterKey = randomBytes(32).toString('base64');
+  const signingSecret = randomBytes(16).toString('hex');
+  const prefix = `bench-ack-${randomBytes(3).toString('hex')}.`;
+  const tenant = await seedSlackTenant(databaseUrl, masterKey);
+  // The benchmark measures the ack path, not the tenant's limits: allow far more than offered.
+  const owner = new pg.Client({ connectionString: databaseUrl });
+  await owner.connect();
+  await owner.query(
+    `INSERT INTO rate_limit_settings (id, tenant_id, connection_id, per_minute, burst, updated_at) VALUES ($1, $2, NULL, 1000000, 100000, now()), ($3, $2, $4, 1000000, 100000, now())`,
+    [randomUUID(), tenant.tenantId, randomUUID(), tenant.connectionId],
+  );
+  await owner.end();
+  const slack = await startFakeSlack();
+  const bridgePort = await freePort();
+  const bridge = startProcess('channel-bridge/src/main.ts', {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrl,
+    AMQP_URL,
+    REDIS_URL,
+    BUS_PREFIX: prefix,
+    KONSTRUCT_MASTER_KEY: masterKey,
+    PORT: String(bridgePort),
+    REDIS_KEY_PREFIX: `konstruct-${prefix}`,
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_API_URL: `${slack.url}/api/`,
+  });
+  const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  try {
+    await waitHealthy(bridgeUrl);
+    const floor = await measureFloor(opts.floorSamples);
+
+    let seq = 0;
+    const send = async (): Promise<{ status: number; ms: number }> => {
+      const i = seq++;
+      const ts = `${1_700_000_000 + i}.${String(i % 1_000_000).padStart(6, '0')}`;
+      const body = JSON.stringify({
+        token: 'bench',
+        team_id: tenant.teamId,
+        api_app_id: 'A0KONSTRUCT',
+        event: { type: 'app_mention', user: 'U0BENCH', text: `<@U0BOTUSER> ack ${i}`, ts, channel: 'C0BENCH', event_ts: ts },
+        type: 'event_callback',
+        event_id: `EvAck${i}`,
+        event_time: Math.floor(Date.now() / 1000),
+      });
+      const headers = slackHeaders(body, signingSecret);
+      const t = performance.now();
+      const status = await post(`${bridgeUrl}/slack/events`, headers, body, agent);
+      return { status, ms: performance.now() - t };
+    };
+
+    // Warm-up: JIT, connection pools and the routing cache.
+    for (let i = 0; i < 200; i++) await send();
+
+    const loads = [];
+    for (const rate of opts.rates) {
+      const total = Math.round(rate * opts.seconds);
+      const interval = 1000 / rate;
+      const results: Promise<{ status: number; ms: number }>[] = [];
+      const probe = new Connection(AMQP_URL);
+      const queuedBefore = (await probe.queueDeclare({ queue: topologyNames(prefix).queues.runnerInbound, passive: true })).messageCount;
+      await probe.close();
+      const start = performance.now();
+      let lateStarts = 0;
+      for (let i = 0; i < total; i++) {
+        const due = start + i * interval;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        else if (wait < -interval) lateStarts++;
+        results.push(send());
+      }
+      const done = await Promise.all(results);
+      const seconds = (performance.now() - start) / 1000;
+      // A 200 must mean "on the queue": count what reached it, not what was answered.
+      const conn = new Connection(AMQP_URL);
+      const { messageCount } = await conn.queueDeclare({ queue: topologyNames(prefix).queues.runnerInbound, passive: true });
+      await conn.close();
+      loads.push({
+        rate,
+        seconds: opts.seconds,
+        sent: total,
+        achievedRate: total / seconds,
+        lateStarts,
+        non200: done.filter((d) => d.status !== 200).length,
+        queued: messageCount - queuedBefore,
+        ack: summarize(done.map((d) => d.ms)),
+      });
+    }
+    return { loads, floor };
+  } finally {
+    agent.destroy();
+    await stopProcess(bridge);
+    await slack.close();
+    const conn = new Connection(AMQP_URL);
+    await deleteTopology(conn, prefix).catch(() => undefined);
+    await conn.close();
+    await stopProcess(dbProc);
+  }
+}
+
+/** One POST on a keep-alive agent; resolves with the status once the whole answer is read. */
+function post(url: string, headers: Record<string, string>, body: string, agent: http.Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function ackReport(r: Awaited<ReturnType<typeof webhookAck>>): string {
+  const floorSum = r.floor.redis.p50 * 2 + r.floor.publish.p50;
+  const floorSum99 = r.floor.redis.p99 * 2 + r.floor.publish.p99;
+  const rows = r.loads
+    .map(
+      (l) =>
+        `| ${l.rate} req/s × ${l.seconds} s | ${l.sent} | ${l.achievedRate.toFixed(1)} | ${l.queued} | ${l.non200} | ${ms(l.ack.p50)} | ${ms(l.ack.p99)} | ${ms(l.ack.max)} | ${(l.ack.p50 / floorSum).toFixed(1)}× | ${(l.ack.p99 / floorSum99).toFixed(1)}× | ${l.ack.p99 <= 50 ? 'met' : '**not met**'} |`,
+    )
+    .join('\n');
+  return `## Webhook ack latency
+
+Run ${new Date().toISOString()} on ${machine()}.
+
+Signed Slack \`app_mention\` events are POSTed to channel-bridge at a fixed rate (open loop,
+keep-alive connections); the time from sending the request to reading the whole answer is
+measured at the client. Each event is new (its own ts), so every one goes through signature
+check, routing (cached), the dedup claim and the rate-limit decision in Redis, and a confirmed
+publish to RabbitMQ. channel-bridge and the embedded database run in their own processes;
+no runner consumes during the run. 200 warm-up requests are not counted.
+
+| offered load | sent | sent/s | on the queue | non-200 | p50 | p99 | max | p50 / floor | p99 / floor p99 | goal p99 ≤ 50 ms |
+|---|---|---|---|---|---|---|---|---|---|---|
+${rows}
+
+Floor, measured in the same run (sequential, ${r.floor.redis.n} samples each); an ack needs
+two Redis round trips and one confirmed publish:
+
+| step | p50 | p99 |
+|---|---|---|
+| Redis round trip (PING) × 2 | ${ms(r.floor.redis.p50 * 2)} | ${ms(r.floor.redis.p99 * 2)} |
+| RabbitMQ publish, confirmed | ${ms(r.floor.publish.p50)} | ${ms(r.floor.publish.p99)} |
+| **sum** | **${ms(floorSum)}** | **${ms(floorSum99)}** |
+`;
+}
