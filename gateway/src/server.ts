@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import express from 'express';
+import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
@@ -27,6 +25,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { KeyObject } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import nodeFetch from 'node-fetch';
+import { apolloRequestHandler, parseByteLimit, sendJson } from './http-front.ts';
 
 export interface GatewayContext {
   identity: Identity;
@@ -156,12 +155,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
   });
   await apollo.start();
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', service: 'gateway' });
-  });
-  app.get('/readyz', async (_req, res) => {
+  const readiness = async () => {
     const checks = Object.fromEntries(
       Object.entries(config.subgraphs).map(([name, base]) => [
         name,
@@ -171,44 +165,55 @@ export async function startGateway(config: GatewayConfig, logger: Logger) {
         },
       ]),
     );
-    const r = await checkReadiness({ ...checks, postgres: () => db.ping(), redis: async () => void (await redis.ping()) });
-    res.status(r.ready ? 200 : 503).json({ service: 'gateway', ...r });
-  });
-  app.use(
-    '/graphql',
-    express.json({ limit: config.bodyLimit }),
-    (err: Error & { type?: string; status?: number }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-      if (err.type === 'entity.too.large') {
-        res.status(413).json({ errors: [{ message: `request body larger than ${config.bodyLimit}`, extensions: { code: 'BAD_REQUEST' } }] });
-        return;
-      }
-      if (err.type === 'entity.parse.failed') {
-        res.status(400).json({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
-        return;
-      }
-      next(err);
-    },
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const identity = await auth.identify(req.headers);
-        const subject =
-          identity.actor.kind === 'anonymous' ? `anon:${req.socket.remoteAddress ?? 'unknown'}` : `${identity.actor.kind}:${identity.actor.id}`;
-        const perMinute = identity.actor.kind === 'anonymous' ? config.rateLimit.anonymousPerMinute : config.rateLimit.perMinute;
-        const decision = await limiter.take(subject, perMinute);
-        if (!decision.allowed) {
-          const seconds = String(Math.ceil(decision.retryAfterMs / 1000));
-          // Apollo Server reads response headers from a Map here; other GraphQL servers'
-          // type declarations describe a plain object, hence the cast.
-          const http = { status: 429, headers: new Map([['retry-after', seconds]]) } as unknown as { status: number };
-          throw new GraphQLError(`rate limit exceeded; retry in ${seconds} s`, { extensions: { code: 'RATE_LIMITED', http } });
-        }
-        return { identity };
-      },
-    }),
-  );
+    return checkReadiness({ ...checks, postgres: () => db.ping(), redis: async () => void (await redis.ping()) });
+  };
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  const graphql = apolloRequestHandler(apollo, {
+    bodyLimit: parseByteLimit(config.bodyLimit),
+    bodyLimitText: config.bodyLimit,
+    context: async (req) => {
+      const identity = await auth.identify(req.headers);
+      const subject =
+        identity.actor.kind === 'anonymous' ? `anon:${req.socket.remoteAddress ?? 'unknown'}` : `${identity.actor.kind}:${identity.actor.id}`;
+      const perMinute = identity.actor.kind === 'anonymous' ? config.rateLimit.anonymousPerMinute : config.rateLimit.perMinute;
+      const decision = await limiter.take(subject, perMinute);
+      if (!decision.allowed) {
+        const seconds = String(Math.ceil(decision.retryAfterMs / 1000));
+        // Apollo Server reads response headers from a Map here; other GraphQL servers'
+        // type declarations describe a plain object, hence the cast.
+        const http = { status: 429, headers: new Map([['retry-after', seconds]]) } as unknown as { status: number };
+        throw new GraphQLError(`rate limit exceeded; retry in ${seconds} s`, { extensions: { code: 'RATE_LIMITED', http } });
+      }
+      return { identity };
+    },
+  });
+
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? '' : url.slice(q + 1);
+    const route =
+      path === '/graphql'
+        ? graphql(req, res, search)
+        : path === '/healthz' && req.method === 'GET'
+          ? Promise.resolve(sendJson(res, 200, { status: 'ok', service: 'gateway' }))
+          : path === '/readyz' && req.method === 'GET'
+            ? readiness().then((r) => sendJson(res, r.ready ? 200 : 503, { service: 'gateway', ...r }))
+            : Promise.resolve(sendJson(res, 404, { error: `no route ${req.method} ${path}` }));
+    route.catch((err: unknown) => {
+      logger.error({ err, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }] });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const subscriptions = startSubscriptions({
     httpServer: server,

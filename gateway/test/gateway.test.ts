@@ -126,6 +126,27 @@ describe('gateway', () => {
       body: JSON.stringify({ query: '{ me { actorKind } }', variables: { pad: 'x'.repeat(200_000) } }),
     });
     expect(huge.status).toBe(413);
+
+    const chunked = await fetch(`${fed.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(token) },
+      // A stream has no content-length: the limit must hold while reading, too.
+      body: new Blob(['{"query":"{ me { actorKind } }","variables":{"pad":"', 'x'.repeat(200_000), '"}}']).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+
+    const notJson = await fetch(`${fed.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(token) },
+      body: '{"query": "{ me { actorKind } }"',
+    });
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).errors[0].message).toBe('request body is not valid JSON');
+
+    const csrf = await fetch(`${fed.gatewayUrl}/graphql?query=${encodeURIComponent('{ me { actorKind } }')}`, { headers: bearer(token) });
+    expect(csrf.status).toBe(400);
+    expect(await csrf.text()).toMatch(/CSRF|preflight/i);
   });
 
   it('explains unknown fields and wrong types without internals', async () => {
