@@ -72,6 +72,11 @@ const secrets: Record<string, string | undefined> =
   config.nodeEnv === 'production' ? {} : { ...loadDevSecrets(config.dataDir) };
 if (config.masterKey) secrets.KONSTRUCT_MASTER_KEY = config.masterKey;
 if (config.slackSigningSecret) secrets.SLACK_SIGNING_SECRET = config.slackSigningSecret;
+// A real Meta app's secret and verify token win over the generated ones (webhooks must verify).
+for (const name of ['WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN'] as const) {
+  const given = inheritedEnv()[name];
+  if (given) secrets[name] = given;
+}
 const masterKey = secrets.KONSTRUCT_MASTER_KEY ?? fail('KONSTRUCT_MASTER_KEY is required in production (32 bytes, base64).');
 
 let embedded: EmbeddedPostgres | null = null;
@@ -210,7 +215,7 @@ if (healthy.some((h) => !h)) {
 console.log(`
 Konstruct is running.
 
-  channel-bridge   http://127.0.0.1:3000   POST /slack/events
+  channel-bridge   http://127.0.0.1:3000   POST /slack/events · GET /slack/install (needs SLACK_CLIENT_ID/SECRET)
   agent-runner     http://127.0.0.1:3001   /healthz /readyz
   GraphQL API      http://127.0.0.1:4000/graphql   (gateway over the five subgraphs)
   subgraphs        http://127.0.0.1:4001-4005  tenancy · agent · memory · billing · audit
@@ -221,6 +226,12 @@ Talk to it:
   • from this machine:  npm run say -- "What are your opening hours on Saturday?"
   • from Slack: point your Slack app's Event Subscriptions at https://<public host>/slack/events,
     start with SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and SLACK_TEAM_ID of your app (first run seeds them).
+  • from WhatsApp: set the Meta app's webhook to https://<public host>/whatsapp/webhook (GET handshake
+    and POST, field "messages"), start with WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN of the app
+    (otherwise generated into ${config.dataDir}/dev-secrets.json), and connect a number with
+    createChannelConnection (kind whatsapp, externalId = phone_number_id, the access token).
+  • more workspaces: with SLACK_CLIENT_ID/SECRET and BRIDGE_PUBLIC_URL set, a tenant admin's
+    createSlackInstallLink mutation returns an "Add to Slack" link (valid 10 minutes).
 Answers need a model: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server). Without one,
 Ava replies that she is unavailable and the runner logs why.
 

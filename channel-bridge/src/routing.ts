@@ -20,21 +20,30 @@ export class ChannelRouter {
     private readonly negativeTtlMs = 5_000,
   ) {}
 
-  async slack(teamId: string, appId: string | undefined): Promise<Route | null> {
-    const key = `slack:${teamId}:${appId ?? ''}`;
+  /**
+   * The active Slack connection of `teamId` for one app: `appId` is a tenant's own app id, or
+   * '' for the platform's shared app. The caller picks the app from whose signing secret
+   * verified the request, never from the body alone: a request signed by the platform can
+   * only reach platform-app connections, one signed by a tenant's app only that app's.
+   */
+  async slack(teamId: string, appId: string): Promise<Route | null> {
+    const key = `slack:${teamId}:${appId}`;
     const hit = this.cache.get(key);
     if (hit && hit.expires > Date.now()) return hit.route;
-    const rows = await this.db.withRouting((tx) =>
-      tx.channelConnection.findMany({
-        where: { kind: 'slack', externalId: teamId, status: 'active', appId: { in: appId ? [appId, ''] : [''] } },
-        select: { id: true, tenantId: true, appId: true, botUserId: true },
+    const row = await this.db.withRouting((tx) =>
+      tx.channelConnection.findFirst({
+        where: { kind: 'slack', externalId: teamId, appId, status: 'active' },
+        select: { id: true, tenantId: true, botUserId: true },
       }),
     );
-    // A tenant's own Slack app (matched by api_app_id) wins over the platform's shared app.
-    const row = rows.find((r) => r.appId !== '') ?? rows[0];
     const route = row ? { tenantId: row.tenantId, connectionId: row.id, botUserId: row.botUserId } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { route, expires: Date.now() + (route ? this.ttlMs : this.negativeTtlMs) });
     return route;
+  }
+
+  /** Drops cached routes of a workspace, e.g. right after it was installed or re-installed. */
+  forgetSlack(teamId: string): void {
+    for (const key of this.cache.keys()) if (key.startsWith(`slack:${teamId}:`)) this.cache.delete(key);
   }
 }

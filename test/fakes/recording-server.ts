@@ -5,8 +5,10 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 
 export interface RecordedRequest {
   method: string;
-  /** Pathname only; the query string is dropped. */
+  /** Pathname only; the query string is in `query`. */
   path: string;
+  /** Query string parameters (last value wins), e.g. of a browser GET such as Slack's OAuth authorize page. */
+  query: Record<string, string>;
   headers: IncomingHttpHeaders;
   /** Decoded by content-type (JSON or urlencoded form); undefined when empty or unparseable. */
   body: unknown;
@@ -72,9 +74,11 @@ export async function startRecordingServer(port: number, handler: Handler): Prom
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const rawBody = Buffer.concat(chunks).toString('utf8');
+      const url = new URL(req.url ?? '/', 'http://fake.invalid');
       const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
-        path: new URL(req.url ?? '/', 'http://fake.invalid').pathname,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
         headers: req.headers,
         body: parseBody(req.headers['content-type'], rawBody),
         rawBody,

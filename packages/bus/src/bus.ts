@@ -2,7 +2,15 @@ import { Connection, ConsumerStatus } from 'rabbitmq-client';
 import type { AsyncMessage, Consumer, Envelope, Publisher, ReturnedMessage, SyncMessage } from 'rabbitmq-client';
 import { BusError } from './errors.ts';
 import { errorCode, errorText, makeRedactor, redactUrl } from './redact.ts';
-import { declareTopology, topologySpec, type ExchangeKey, type QueueKey, type TopologyNames } from './topology.ts';
+import {
+  declareTopology,
+  delayQueueDeclaration,
+  delayTierFor,
+  topologySpec,
+  type ExchangeKey,
+  type QueueKey,
+  type TopologyNames,
+} from './topology.ts';
 
 /** pino-compatible subset, so `createLogger()` from @konstruct/core can be passed straight in. */
 export interface BusLogger {
@@ -32,24 +40,42 @@ export interface PublishOptions {
   headers?: Record<string, unknown>;
 }
 
+export interface DeferOptions extends PublishOptions {
+  /** The consumer handles the message no sooner than this many ms from now (at most 24 h). */
+  delayMs: number;
+}
+
 export interface BusMessage {
   /** Parsed JSON. Bodies that are not JSON never reach a handler; they are dead-lettered. */
   body: unknown;
   messageId: string;
   headers: Record<string, unknown>;
   redelivered: boolean;
-  /** Times this message was returned to the queue before (0 on the first delivery), from `x-delivery-count`. */
+  /** Times this message was returned to the queue before (0 on the first delivery), from `x-delivery-count`. Delayed retries start a new count. */
   deliveryCount: number;
+  /** Delayed retries (`{ retryAfterMs }`) this message has been through. */
+  delayedRetries: number;
+  /** As published, also after delayed retries (which travel through parking queues). */
   routingKey: string;
   exchange: string;
 }
 
 /**
  * - `'ack'`: done, remove it.
- * - `'retry'`: requeue; counts toward the delivery limit, after which RabbitMQ dead-letters it.
+ * - `'retry'`: requeue at once; counts toward the delivery limit, after which RabbitMQ dead-letters it.
  * - `{ deadLetter: reason }`: permanent failure; moved to the dead-letter queue with the reason.
+ * - `{ retryAfterMs, headers? }`: deliver again no sooner than that (rounded up by at most
+ *   250 ms), without holding a consumer slot meanwhile: the message is parked in a delay queue
+ *   and the original acked once the parked copy is confirmed. `headers` are merged into the
+ *   copy, so a handler can carry its own state (e.g. a failure count) to the next attempt. The
+ *   delivery limit does not apply; the handler decides when to give up.
  */
-export type HandlerResult = 'ack' | 'retry' | { deadLetter: string };
+export type HandlerResult = 'ack' | 'retry' | { deadLetter: string } | DelayedRetry;
+
+export interface DelayedRetry {
+  retryAfterMs: number;
+  headers?: Record<string, string | number | boolean>;
+}
 /**
  * Sync or async. TypeScript quirk: against this union an un-annotated `async () => 'ack'` is
  * inferred as `Promise<string>`; annotate async handlers `(m): Promise<HandlerResult> =>` (or
@@ -91,6 +117,14 @@ export interface DeadLetter {
 export interface Bus {
   readonly names: TopologyNames;
   publish(exchange: ExchangeKey, routingKey: string, payload: unknown, options: PublishOptions): Promise<void>;
+  /**
+   * Publishes a message that the exchange's work queue (`inbound` → runnerInbound, `outbound` →
+   * bridgeOutbound) hands to its consumer no sooner than `delayMs` from now — e.g. an inbound
+   * message over its rate limit. It waits in the same parking tiers as a delayed retry (durable
+   * quorum queues, publisher-confirmed), so it survives a broker restart; the consumer then sees
+   * an ordinary first delivery with the routing key and exchange given here.
+   */
+  defer(exchange: ExchangeKey, routingKey: string, payload: unknown, options: DeferOptions): Promise<void>;
   consume(queue: QueueKey, handler: MessageHandler, options?: ConsumeOptions): Promise<ConsumerHandle>;
   /** Removes up to `max` messages from the dead-letter queue and returns them. */
   readDeadLetters(max?: number): Promise<DeadLetter[]>;
@@ -108,6 +142,22 @@ export const DeadLetterHeaders = {
   routingKey: 'x-konstruct-routing-key',
   failedAt: 'x-konstruct-failed-at',
 } as const;
+
+/** Set by the bus on a delayed retry; handlers see them, but the bus owns them. */
+export const DelayHeaders = {
+  /** Epoch ms before which the message is parked again instead of handled. */
+  notBefore: 'x-konstruct-not-before',
+  retries: 'x-konstruct-delayed-retries',
+  routingKey: 'x-konstruct-original-routing-key',
+  exchange: 'x-konstruct-original-exchange',
+} as const;
+
+// Broker-owned headers that must not follow a message into a new queue: a stale delivery count
+// misleads, and an accumulated x-death history would make RabbitMQ's own reasons unreadable.
+const BROKER_HEADERS = ['x-delivery-count', 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason'];
+// A parked copy may come back this much early (timer granularity) and still be handled.
+const NOT_BEFORE_SLACK_MS = 20;
+const MAX_DELAY_MS = 24 * 3600 * 1000;
 
 const DEFAULT_PREFETCH = 200;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -226,6 +276,61 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
     }
   }
 
+  const deferQueuesDeclared = new Set<string>();
+  async function defer(exchangeKey: ExchangeKey, routingKey: string, payload: unknown, opts: DeferOptions): Promise<void> {
+    assertOpen();
+    const delayMs = opts?.delayMs;
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new BusError('INVALID_ARGUMENT', `delayMs must be a non-negative number, got ${String(delayMs)}`);
+    }
+    if (delayMs <= NOT_BEFORE_SLACK_MS) return publish(exchangeKey, routingKey, payload, opts);
+    if (exchangeKey !== 'inbound' && exchangeKey !== 'outbound') {
+      throw new BusError('INVALID_ARGUMENT', `unknown exchange "${String(exchangeKey)}"; expected "inbound" or "outbound"`);
+    }
+    assertShortString('routingKey', routingKey, { allowEmpty: false });
+    assertShortString('messageId', opts.messageId, { allowEmpty: false });
+    const body = serialize(payload, opts.messageId);
+    const wait = Math.min(delayMs, MAX_DELAY_MS);
+    const declaration = delayQueueDeclaration(names, exchangeKey === 'inbound' ? 'runnerInbound' : 'bridgeOutbound', delayTierFor(wait));
+    const parking = declaration.queue!;
+    const envelope: Envelope = {
+      exchange: '',
+      routingKey: parking,
+      mandatory: true,
+      durable: true,
+      contentType: 'application/json',
+      messageId: opts.messageId,
+      headers: {
+        ...opts.headers,
+        [DelayHeaders.notBefore]: Date.now() + wait,
+        [DelayHeaders.routingKey]: routingKey,
+        [DelayHeaders.exchange]: names.exchanges[exchangeKey],
+      },
+    };
+    const send = async () => {
+      for (let attempt = 0; ; attempt++) {
+        if (!deferQueuesDeclared.has(parking)) {
+          await conn.queueDeclare(declaration);
+          deferQueuesDeclared.add(parking);
+        }
+        try {
+          return await publisher.send(envelope, body);
+        } catch (err) {
+          // The parking queue was deleted behind our back (broker reset, ops): declare it again, once.
+          if (attempt > 0 || !(err instanceof BusError && err.code === 'UNROUTABLE')) throw err;
+          deferQueuesDeclared.delete(parking);
+        }
+      }
+    };
+    const p = send();
+    inflight.add(p);
+    try {
+      await p;
+    } finally {
+      inflight.delete(p);
+    }
+  }
+
   async function consume(queueKey: QueueKey, handler: MessageHandler, opts: ConsumeOptions = {}): Promise<ConsumerHandle> {
     assertOpen();
     if (queueKey !== 'runnerInbound' && queueKey !== 'bridgeOutbound') {
@@ -250,17 +355,18 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
       const originalHeaders: Record<string, unknown> = { ...(msg.headers ?? {}) };
       // Broker-owned: the DLQ keeps its own count, and a stale one would mislead whoever replays it.
       delete originalHeaders['x-delivery-count'];
+      const routingKey = originalRoutingKey(msg);
       const envelope: Envelope = {
         ...pickDefined(msg, ['contentType', 'contentEncoding', 'messageId', 'correlationId', 'type', 'appId', 'timestamp']),
         exchange: names.exchanges.deadLetter,
-        routingKey: msg.routingKey,
+        routingKey,
         mandatory: true,
         durable: true,
         headers: {
           ...originalHeaders,
           [DeadLetterHeaders.reason]: reason.slice(0, REASON_MAX),
           [DeadLetterHeaders.sourceQueue]: queue,
-          [DeadLetterHeaders.routingKey]: msg.routingKey,
+          [DeadLetterHeaders.routingKey]: routingKey,
           [DeadLetterHeaders.failedAt]: new Date().toISOString(),
         },
       };
@@ -276,13 +382,59 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
       return ConsumerStatus.ACK;
     };
 
+    const declaredDelayQueues = new Set<string>();
+    /** Publishes a copy to the parking tier for the next hop towards `notBefore`, then acks the original. */
+    const park = async (msg: AsyncMessage, raw: Buffer, notBefore: number, extra: Record<string, unknown>, log: object): Promise<ConsumerStatus> => {
+      const declaration = delayQueueDeclaration(names, queueKey, delayTierFor(notBefore - Date.now()));
+      const delayQueue = declaration.queue!;
+      const headers: Record<string, unknown> = { ...(msg.headers ?? {}) };
+      for (const h of BROKER_HEADERS) delete headers[h];
+      const envelope: Envelope = {
+        ...pickDefined(msg, ['contentType', 'contentEncoding', 'messageId', 'correlationId', 'type', 'appId', 'timestamp']),
+        exchange: '',
+        routingKey: delayQueue,
+        mandatory: true,
+        durable: true,
+        headers: {
+          ...headers,
+          ...extra,
+          [DelayHeaders.notBefore]: notBefore,
+          [DelayHeaders.routingKey]: originalRoutingKey(msg),
+          [DelayHeaders.exchange]: originalExchange(msg),
+        },
+      };
+      try {
+        for (let attempt = 0; ; attempt++) {
+          if (!declaredDelayQueues.has(delayQueue)) {
+            await conn.queueDeclare(declaration);
+            declaredDelayQueues.add(delayQueue);
+          }
+          try {
+            await publisher.send(envelope, raw);
+            break;
+          } catch (err) {
+            // Deleted behind our back (broker reset, ops): declare it again, once.
+            if (attempt > 0 || !(err instanceof BusError && err.code === 'UNROUTABLE')) throw err;
+            declaredDelayQueues.delete(delayQueue);
+          }
+        }
+      } catch (err) {
+        logger.error({ ...log, err: describe(err) }, 'parking a delayed retry failed; requeueing');
+        return ConsumerStatus.REQUEUE;
+      }
+      return ConsumerStatus.ACK;
+    };
+
     const onMessage = async (msg: AsyncMessage): Promise<ConsumerStatus> => {
       const headers: Record<string, unknown> = { ...(msg.headers ?? {}) };
       const deliveryCount = toCount(headers['x-delivery-count']);
-      const log = { queue, messageId: msg.messageId, routingKey: msg.routingKey, deliveryCount };
+      const routingKey = originalRoutingKey(msg);
+      const log = { queue, messageId: msg.messageId, routingKey, deliveryCount };
       const decoded = decodeBody(msg);
       if (!decoded.ok) return deadLetter(msg, decoded.raw, decoded.reason, log);
       if (!msg.messageId) return deadLetter(msg, decoded.raw(), 'missing messageId', log);
+      const notBefore = toCount(headers[DelayHeaders.notBefore]);
+      if (notBefore > Date.now() + NOT_BEFORE_SLACK_MS) return park(msg, decoded.raw(), notBefore, {}, log);
 
       let result: unknown;
       try {
@@ -292,8 +444,9 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
           headers,
           redelivered: msg.redelivered,
           deliveryCount,
-          routingKey: msg.routingKey,
-          exchange: msg.exchange,
+          delayedRetries: toCount(headers[DelayHeaders.retries]),
+          routingKey,
+          exchange: originalExchange(msg),
         });
       } catch (err) {
         logger.warn({ ...log, err: describe(err) }, 'message handler threw; requeueing');
@@ -302,7 +455,16 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
       if (result === 'ack') return ConsumerStatus.ACK;
       if (result === 'retry') return ConsumerStatus.REQUEUE;
       if (isDeadLetterResult(result)) return deadLetter(msg, decoded.raw(), String(result.deadLetter), log);
-      logger.error({ ...log, returned: typeof result }, 'message handler returned neither "ack", "retry" nor { deadLetter }; requeueing');
+      if (isDelayedRetry(result)) {
+        const delayMs = Math.min(Math.max(0, result.retryAfterMs), MAX_DELAY_MS);
+        const extra = { ...result.headers, [DelayHeaders.retries]: toCount(headers[DelayHeaders.retries]) + 1 };
+        logger.debug?.({ ...log, delayMs }, 'delayed retry');
+        return park(msg, decoded.raw(), Date.now() + delayMs, extra, log);
+      }
+      logger.error(
+        { ...log, returned: typeof result },
+        'message handler returned neither "ack", "retry", { deadLetter } nor { retryAfterMs }; requeueing',
+      );
       return ConsumerStatus.REQUEUE;
     };
 
@@ -427,6 +589,7 @@ export async function connectBus(options: BusOptions): Promise<Bus> {
   return {
     names,
     publish,
+    defer,
     consume,
     readDeadLetters,
     ping: () => !closing && conn.ready,
@@ -616,6 +779,27 @@ function isDeadLetterResult(value: unknown): value is { deadLetter: string } {
   return typeof value === 'object' && value !== null && 'deadLetter' in value;
 }
 
+function isDelayedRetry(value: unknown): value is DelayedRetry {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'retryAfterMs' in value &&
+    typeof value.retryAfterMs === 'number' &&
+    Number.isFinite(value.retryAfterMs)
+  );
+}
+
+/** A parked message comes back addressed to its queue; the headers remember where it was first sent. */
+function originalRoutingKey(msg: AsyncMessage): string {
+  const h = msg.headers?.[DelayHeaders.routingKey];
+  return typeof h === 'string' ? h : msg.routingKey;
+}
+
+function originalExchange(msg: AsyncMessage): string {
+  const h = msg.headers?.[DelayHeaders.exchange];
+  return typeof h === 'string' ? h : msg.exchange;
+}
+
 function toCount(value: unknown): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : 0;
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
@@ -637,12 +821,14 @@ function toDeadLetter(msg: SyncMessage): DeadLetter {
 function deadLetterReason(headers: Record<string, unknown>): string {
   const own = headers[DeadLetterHeaders.reason];
   if (typeof own === 'string') return own;
-  const first = headers['x-first-death-reason'];
-  if (typeof first === 'string') return first;
+  // x-death is most recent first; the first death of a message that went through a parking
+  // queue is its harmless `expired` hop, not why it ended up here.
   const deaths = headers['x-death'];
   if (Array.isArray(deaths)) {
     const reason: unknown = (deaths[0] as { reason?: unknown } | undefined)?.reason;
     if (typeof reason === 'string') return reason;
   }
+  const first = headers['x-first-death-reason'];
+  if (typeof first === 'string') return first;
   return 'unknown';
 }

@@ -128,6 +128,47 @@ export function topologySpec(opts: TopologyOptions = {}): TopologySpec {
 }
 
 /**
+ * Parking queues for delayed retries (`{ retryAfterMs }` from a handler). RabbitMQ only expires
+ * messages at the head of a queue, so one queue with per-message TTLs would hold a 1 s retry
+ * behind a 10 min one; instead every queue has one fixed TTL, and a delay is made of hops through
+ * the largest tiers that fit (each hop dead-letters back to the work queue, which re-parks the
+ * message until its not-before time). Doubling tiers keep that to about one hop per tier.
+ */
+export const DELAY_TIERS_MS = [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 512_000, 1_024_000] as const;
+
+/** The tier for the next hop of a delay with `remainingMs` to go. */
+export function delayTierFor(remainingMs: number): number {
+  let tier: number = DELAY_TIERS_MS[0];
+  for (const t of DELAY_TIERS_MS) if (t <= remainingMs) tier = t;
+  return tier;
+}
+
+export function delayQueueName(names: TopologyNames, queue: QueueKey, tierMs: number): string {
+  return `${names.queues[queue]}.delay.${tierMs}ms`;
+}
+
+/**
+ * Declared lazily, on a queue's first delayed retry: most topologies (and every test prefix)
+ * never need most tiers. Expired messages go straight back to the work queue through the default
+ * exchange, so no other queue bound to the work exchange sees them twice.
+ */
+export function delayQueueDeclaration(names: TopologyNames, queue: QueueKey, tierMs: number): QueueDeclare {
+  return {
+    queue: delayQueueName(names, queue, tierMs),
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-message-ttl': tierMs,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': names.queues[queue],
+      // Same reasoning as the work queues: an expired message must not be dropped on the way back.
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    },
+  };
+}
+
+/**
  * Idempotent: safe to run on every process start. Fails with PRECONDITION_FAILED if a queue
  * already exists with different arguments (e.g. another delivery limit) — RabbitMQ cannot change
  * queue arguments in place; delete the queue or move the setting to a policy.
@@ -145,6 +186,8 @@ export async function declareTopology(conn: Connection, opts: TopologyOptions = 
 export async function deleteTopology(conn: Connection, prefix: string): Promise<void> {
   if (!prefix) throw new TypeError('deleteTopology requires a non-empty prefix; refusing to delete the production topology');
   const names = topologyNames(prefix);
-  await Promise.all(Object.values(names.queues).map((queue) => conn.queueDelete({ queue })));
+  const delayQueues = (['runnerInbound', 'bridgeOutbound'] as const).flatMap((q) => DELAY_TIERS_MS.map((t) => delayQueueName(names, q, t)));
+  // Deleting a queue that was never declared is a no-op in RabbitMQ.
+  await Promise.all([...Object.values(names.queues), ...delayQueues].map((queue) => conn.queueDelete({ queue })));
   await Promise.all(Object.values(names.exchanges).map((exchange) => conn.exchangeDelete({ exchange })));
 }

@@ -63,6 +63,16 @@ describe('KonstructMessageV1', () => {
     if (result.ok) expect(result.value.attachments).toHaveLength(1);
   });
 
+  it('carries an optional control block (the busy reply of a rate limit), absent on ordinary messages', () => {
+    const plain = parseContract(KonstructMessageV1, validMessage());
+    expect(plain.ok && plain.value.control).toBeUndefined();
+    const busy = parseContract(KonstructMessageV1, { ...validMessage(), control: { busyReply: 'Busy — back soon.' } });
+    expect(busy.ok && busy.value.control).toEqual({ busyReply: 'Busy — back soon.' });
+    // An empty control block is harmless; an empty busy reply is not a reply.
+    expect(parseContract(KonstructMessageV1, { ...validMessage(), control: {} }).ok).toBe(true);
+    expectRejectedAt({ ...validMessage(), control: { busyReply: '' } }, 'control.busyReply');
+  });
+
   it('rejects a wrong version', () => {
     expectRejectedAt({ ...validMessage(), v: 2 }, 'v');
     expectRejectedAt({ ...validMessage(), v: '1' }, 'v');

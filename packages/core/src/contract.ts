@@ -19,7 +19,11 @@ export const Attachment = z.object({
   name: z.string().max(1024).optional(),
   sizeBytes: z.number().int().nonnegative().optional(),
   caption: z.string().max(4096).optional(),
-  location: z.object({ latitude: z.number(), longitude: z.number(), name: z.string().optional() }).optional(),
+  /** Vendor's content hash (WhatsApp: base64 SHA-256), to verify a download. */
+  sha256: z.string().max(128).optional(),
+  location: z
+    .object({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional() })
+    .optional(),
 });
 export type Attachment = z.infer<typeof Attachment>;
 
@@ -29,6 +33,19 @@ export const TraceContext = z.object({
   tracestate: z.string().max(512).optional(),
 });
 export type TraceContext = z.infer<typeof TraceContext>;
+
+/**
+ * How the runner must treat a message, decided before it reached the bus. Optional and additive,
+ * so a runner that predates a field still accepts the message (and answers it normally).
+ */
+export const MessageControl = z.object({
+  /**
+   * Over a rate limit whose action is BUSY_MESSAGE: record the message, answer with exactly this
+   * text and do not call the model.
+   */
+  busyReply: z.string().min(1).max(1000).optional(),
+});
+export type MessageControl = z.infer<typeof MessageControl>;
 
 export const KonstructMessageV1 = z.object({
   v: z.literal(1),
@@ -53,6 +70,18 @@ export const KonstructMessageV1 = z.object({
   }),
   text: z.string().max(40_000),
   attachments: z.array(Attachment).max(20).default([]),
+  /**
+   * A choice the user made on an interactive message (WhatsApp reply button, list row, or a
+   * template's quick-reply button): `text` carries the title, this keeps the stable id.
+   */
+  interactive: z
+    .object({
+      kind: z.enum(['button_reply', 'list_reply', 'quick_reply']),
+      id: z.string().max(256),
+      title: z.string().max(256),
+      description: z.string().max(1024).optional(),
+    })
+    .optional(),
   thread: z.object({
     /** Where replies go: Slack thread_ts (root of the thread), WhatsApp: context message id. */
     replyTo: ExternalRef.optional(),
@@ -61,6 +90,8 @@ export const KonstructMessageV1 = z.object({
   }),
   receivedAt: z.string().datetime({ offset: true }),
   trace: TraceContext.optional(),
+  /** Set by the bridge after the channel was normalized; absent on an ordinary message. */
+  control: MessageControl.optional(),
 });
 export type KonstructMessageV1 = z.infer<typeof KonstructMessageV1>;
 export type KonstructMessageV1Input = z.input<typeof KonstructMessageV1>;
@@ -79,6 +110,14 @@ export const KonstructReplyV1 = z.object({
   recipient: z.object({ externalId: ExternalRef }),
   text: z.string().min(1).max(40_000),
   trace: TraceContext.optional(),
+  /**
+   * Absent or `reply`: the employee answering. `handoff`: the summary posted to the tenant's
+   * human channel (the bridge records the post's thread on the handoff). `relay`: a person's
+   * message from that thread, on its way to the customer.
+   */
+  purpose: z.enum(['reply', 'handoff', 'relay']).optional(),
+  /** With `handoff` and `relay`: the Handoff row. */
+  handoffId: Id.optional(),
 });
 export type KonstructReplyV1 = z.infer<typeof KonstructReplyV1>;
 

@@ -36,6 +36,22 @@ export const TenantEvent = z.discriminatedUnion('type', [
     reason: z.string(),
     at: z.string().datetime({ offset: true }),
   }),
+  /**
+   * A reply did not reach the end user and a person should look: `held` (kept, e.g. outside
+   * WhatsApp's 24-hour window with no approved template) or `failed` (the vendor refused it).
+   */
+  z.object({
+    type: z.literal('delivery_alert'),
+    tenantId: z.string().uuid(),
+    conversationId: z.string().uuid(),
+    messageId: z.string().uuid(),
+    channelKind: z.enum(['slack', 'whatsapp']),
+    state: z.enum(['held', 'failed']),
+    /** Vendor error code, e.g. WhatsApp `131047`. */
+    code: z.string().nullable(),
+    reason: z.string(),
+    at: z.string().datetime({ offset: true }),
+  }),
 ]);
 export type TenantEvent = z.infer<typeof TenantEvent>;
 

@@ -9,4 +9,7 @@ export * from './identity.ts';
 export * from './operator-token.ts';
 export * from './api-key.ts';
 export * from './events.ts';
+export * from './rate-limits.ts';
 export * from './ids.ts';
+export * from './install-ticket.ts';
+export * from './embedding.ts';

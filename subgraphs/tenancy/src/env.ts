@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFields, parseEnv, subgraphConfigFrom, subgraphEnvShape } from '@konstruct/core';
+import { DEFAULT_BRIDGE_PUBLIC_URL, envFields, parseEnv, subgraphConfigFrom, subgraphEnvShape } from '@konstruct/core';
 
 const schema = z
   .object({
@@ -10,12 +10,20 @@ const schema = z
     /** First platform operator, created on start when no platform operator exists yet. */
     KONSTRUCT_ADMIN_EMAIL: z.string().email().optional(),
     KONSTRUCT_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    /** channel-bridge as browsers reach it: install links point there. */
+    BRIDGE_PUBLIC_URL: z.string().url().default(DEFAULT_BRIDGE_PUBLIC_URL),
+    /** Where channel-bridge keeps the rate-limit counters that `rateLimitCounters` shows. */
+    REDIS_URL: envFields.redisUrl,
+    REDIS_KEY_PREFIX: z.string().default('konstruct:'),
   })
   .transform((e) => ({
     ...subgraphConfigFrom(e),
     jwtSecret: e.JWT_SECRET,
     masterKey: e.KONSTRUCT_MASTER_KEY,
     previousMasterKeys: e.KONSTRUCT_PREVIOUS_MASTER_KEYS.split(',').filter(Boolean),
+    bridgePublicUrl: e.BRIDGE_PUBLIC_URL.replace(/\/+$/, ''),
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     firstAdmin:
       e.KONSTRUCT_ADMIN_EMAIL && e.KONSTRUCT_ADMIN_PASSWORD ? { email: e.KONSTRUCT_ADMIN_EMAIL, password: e.KONSTRUCT_ADMIN_PASSWORD } : null,
   }));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { newTraceparent, type KonstructMessageV1 } from '@konstruct/core';
+import { slackConversationRef } from './threads.ts';
 
 /** The parts of a Slack Events API envelope we read. */
 export interface SlackEnvelope {
@@ -17,6 +18,7 @@ export interface SlackEvent {
   subtype?: string;
   user?: string;
   bot_id?: string;
+  bot_profile?: unknown;
   text?: string;
   ts?: string;
   thread_ts?: string;
@@ -26,69 +28,119 @@ export interface SlackEvent {
 
 export type Route = { tenantId: string; connectionId: string; botUserId: string | null };
 
-export type Decision = { kind: 'publish'; message: KonstructMessageV1 } | { kind: 'ignore'; reason: string };
+/**
+ * Why the employee should answer: it was @-mentioned (in a channel or a thread), it was
+ * written to directly (a DM), or someone replied in a thread it takes part in — the last one
+ * only holds once the caller has checked participation.
+ */
+export type Addressed = 'mention' | 'direct' | 'thread';
+
+/** Where a message sits: the thread root is what replies go under and what names the conversation. */
+export interface SlackThreadRef {
+  teamId: string;
+  channel: string;
+  rootTs: string;
+}
+
+export type Decision =
+  | { kind: 'publish'; message: KonstructMessageV1; addressed: Addressed; thread: SlackThreadRef }
+  | { kind: 'ignore'; reason: string };
 
 /**
- * Subtypes that are not a person talking to the employee: edits, deletions, joins, and any
- * bot's messages. Replying to them is how bots end up answering themselves.
+ * Message subtypes that are a person writing. Everything else — edits, deletions, joins and
+ * leaves, topic changes, bot messages, and subtypes Slack adds later — is not someone talking
+ * to the employee, and answering it is how bots end up talking to themselves.
  */
-const IGNORED_SUBTYPES = new Set([
-  'message_changed',
-  'message_deleted',
-  'message_replied',
-  'bot_message',
-  'channel_join',
-  'channel_leave',
-  'group_join',
-  'group_leave',
-  'channel_topic',
-  'channel_purpose',
-  'channel_name',
-  'pinned_item',
-  'unpinned_item',
-  'ekm_access_denied',
-]);
+const HUMAN_SUBTYPES = new Set(['thread_broadcast', 'file_share']);
 
-/** Decides whether an event is addressed to the employee and, if so, normalizes it. */
+/**
+ * Decides whether an event is addressed to the employee and, if so, normalizes it. Pure: a
+ * thread reply comes back as `addressed: 'thread'` and the caller must still check that the
+ * employee takes part in that thread.
+ *
+ * A channel mention is delivered twice, as `app_mention` and as `message.channels` with the
+ * same ts; both are recognised as the mention and normalize to the same message, so whichever
+ * arrives first is published and the idempotency key drops the other.
+ *
+ * Replies always go in a thread: under the thread root when the message is in a thread,
+ * otherwise under the message itself. That holds in DMs too: each top-level DM starts its own
+ * threaded conversation, as Slack's assistant apps do, so a reply never lands between the
+ * user's later messages and each conversation keeps its own history.
+ */
 export function normalizeSlackEvent(env: SlackEnvelope, route: Route, now = new Date()): Decision {
   const ev = env.event;
   if (!ev) return { kind: 'ignore', reason: 'no event' };
-  if (ev.subtype && IGNORED_SUBTYPES.has(ev.subtype)) return { kind: 'ignore', reason: `subtype ${ev.subtype}` };
-  if (ev.bot_id) return { kind: 'ignore', reason: 'bot message' };
-  const botUser = route.botUserId ?? env.authorizations?.find((a) => a.is_bot)?.user_id;
+  if (!wellFormed(env, ev)) return { kind: 'ignore', reason: 'malformed event' };
+  if (ev.type !== 'app_mention' && ev.type !== 'message') return { kind: 'ignore', reason: `event ${ev.type} not handled` };
+  if (ev.subtype !== undefined && !HUMAN_SUBTYPES.has(ev.subtype)) return { kind: 'ignore', reason: `subtype ${ev.subtype}` };
+  // Any bot, ours or another: two bots answering each other never stop.
+  if (ev.bot_id || ev.bot_profile) return { kind: 'ignore', reason: 'bot message' };
+  const authorizedBot = env.authorizations?.find((a) => a?.is_bot === true)?.user_id;
+  const botUser = route.botUserId ?? (typeof authorizedBot === 'string' ? authorizedBot : undefined);
   if (ev.user && botUser && ev.user === botUser) return { kind: 'ignore', reason: 'own message' };
-  if (ev.type !== 'app_mention') return { kind: 'ignore', reason: `event ${ev.type} not handled` };
   if (!ev.user || !ev.ts || !ev.channel || !env.team_id) return { kind: 'ignore', reason: 'incomplete event' };
 
-  const root = ev.thread_ts ?? ev.ts;
-  const text = stripMention(ev.text ?? '', botUser);
+  const text = ev.text ?? '';
+  const inThread = ev.thread_ts !== undefined && ev.thread_ts !== ev.ts;
+  let addressed: Addressed;
+  if (ev.type === 'message' && ev.channel_type === 'im') addressed = 'direct';
+  else if (ev.type === 'app_mention' || (botUser !== undefined && mentions(text, botUser))) addressed = 'mention';
+  else if (inThread) addressed = 'thread';
+  else return { kind: 'ignore', reason: 'not addressed to the employee' };
+
+  const rootTs = inThread ? ev.thread_ts! : ev.ts;
   return {
     kind: 'publish',
+    addressed,
+    thread: { teamId: env.team_id, channel: ev.channel, rootTs },
     message: {
       v: 1,
       id: randomUUID(),
       tenantId: route.tenantId,
       channel: { kind: 'slack', connectionId: route.connectionId, address: ev.channel },
-      conversation: { ref: `slack:${env.team_id}:${ev.channel}:${root}` },
+      conversation: { ref: slackConversationRef(env.team_id, ev.channel, rootTs) },
       externalId: `${ev.channel}:${ev.ts}`,
       sender: { externalId: ev.user },
-      text,
+      text: stripMention(text, botUser),
       attachments: [],
-      thread: { replyTo: root, inThread: ev.thread_ts !== undefined },
+      thread: { replyTo: rootTs, inThread },
       receivedAt: now.toISOString(),
       trace: { traceparent: newTraceparent() },
     },
   };
 }
 
+const STRING_FIELDS = ['type', 'subtype', 'user', 'text', 'ts', 'thread_ts', 'channel', 'channel_type'] as const;
+
+/** A signed body is Slack's, but a field of an unexpected type must not crash the route. */
+function wellFormed(env: SlackEnvelope, ev: SlackEvent): boolean {
+  if (typeof ev !== 'object' || Array.isArray(ev)) return false;
+  if (env.team_id !== undefined && typeof env.team_id !== 'string') return false;
+  if (env.authorizations !== undefined && !Array.isArray(env.authorizations)) return false;
+  return STRING_FIELDS.every((f) => ev[f] === undefined || typeof ev[f] === 'string');
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Slack writes a mention as `<@U123>` or, from some clients, `<@U123|name>`. */
+const mentionRe = (user: string) => new RegExp(`<@${escapeRe(user)}(?:\\|[^>]*)?>`, 'g');
+
+function mentions(text: string, botUser: string): boolean {
+  return mentionRe(botUser).test(text);
+}
+
 function stripMention(text: string, botUser: string | undefined): string {
-  const cleaned = botUser ? text.replaceAll(`<@${botUser}>`, '') : text.replace(/^<@[A-Z0-9]+>/, '');
+  const cleaned = botUser ? text.replace(mentionRe(botUser), '') : text.replace(/^<@[A-Z0-9]+(?:\|[^>]*)?>/, '');
   return cleaned.replace(/\s+/g, ' ').trim();
 }
 
-/** Idempotency key of a Slack message: a retry and the duplicate `message.channels` delivery share it. */
-export function slackDedupKey(env: SlackEnvelope): string | null {
+/**
+ * Idempotency key of a Slack message within a tenant: a retry and the duplicate
+ * `message.channels` delivery of a mention share it. The tenant is part of it because one
+ * workspace can hold several tenants' apps (the platform app and a tenant's own), each of
+ * which receives the same channel message.
+ */
+export function slackDedupKey(env: SlackEnvelope, tenantId: string): string | null {
   const ev = env.event;
   if (!env.team_id || !ev?.channel || !ev.ts) return null;
-  return `slack:${env.team_id}:${ev.channel}:${ev.ts}`;
+  return `slack:${tenantId}:${env.team_id}:${ev.channel}:${ev.ts}`;
 }

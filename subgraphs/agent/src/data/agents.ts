@@ -5,6 +5,7 @@ import { isUuid } from '../domain/field-error.ts';
 import { keyset, toPage, type PageArgs } from './keyset.ts';
 import { asJson } from './prisma-errors.ts';
 import { toolView } from './tool-definitions.ts';
+import { WHATSAPP_AGENT_NEEDS_FUNCTIONS } from '../domain/whatsapp-scope.ts';
 
 export type AgentRow = Prisma.AgentModel;
 
@@ -41,6 +42,14 @@ export async function updateAgent(db: Db, scope: TenantScope, id: string, input:
   if (!isUuid(id)) return notFound('Agent', id);
   const { modelPreferences, ...rest } = checked.value;
   return db.withTenant(scope, async (tx) => {
+    if (rest.businessFunctions?.length === 0) {
+      // Locked first, so a WhatsApp connection being attached concurrently (tenancy holds this
+      // row FOR SHARE while it checks the functions) is either seen here or sees the change.
+      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM agents WHERE id = ${id}::uuid FOR UPDATE`;
+      if (locked.length === 0) return notFound('Agent', id);
+      const onWhatsapp = await tx.channelConnection.count({ where: { agentId: id, kind: 'whatsapp' } });
+      if (onWhatsapp > 0) return validationError(WHATSAPP_AGENT_NEEDS_FUNCTIONS, 'businessFunctions');
+    }
     const { count } = await tx.agent.updateMany({
       where: { id },
       data: { ...rest, ...(modelPreferences && { modelPreferences: asJson(modelPreferences) }), updatedAt: new Date() },

@@ -5,6 +5,7 @@ import { tenantForWrite, tenantOf, notFound, validationError, byTypename } from 
 import type { Prisma, enums } from '@konstruct/db';
 import { builder, NotFound, ValidationError } from '../builder.ts';
 import { checkConnection } from '../domain/validate.ts';
+import { agentFitsChannel } from '../domain/whatsapp-scope.ts';
 import { Deleted } from './tenant.ts';
 
 interface ConnectionShape {
@@ -118,12 +119,21 @@ const DeleteConnectionResult = builder.unionType('DeleteChannelConnectionResult'
 
 
 /**
- * Foreign keys are checked without row-level security, so an agent id from another tenant
- * would satisfy one; the agent must be visible inside this tenant's transaction.
+ * Whether the agent may answer on this kind of channel. Foreign keys are checked without
+ * row-level security, so an agent id from another tenant would satisfy one; the agent must be
+ * visible inside this tenant's transaction. The row is locked FOR SHARE until the connection
+ * is saved, so a concurrent `updateAgent` emptying its business functions (which locks the row
+ * FOR UPDATE and then looks for WhatsApp connections) either sees this connection or finishes
+ * first and makes this check fail — never neither.
  */
-async function agentVisible(tx: Prisma.TransactionClient, agentId: unknown): Promise<boolean> {
+async function checkAgentFor(tx: Prisma.TransactionClient, kind: enums.ChannelKind, agentId: unknown) {
   const id = String(agentId);
-  return isUuid(id) && (await tx.agent.findUnique({ where: { id }, select: { id: true } })) !== null;
+  const rows = isUuid(id)
+    ? await tx.$queryRaw<{ business_functions: string[] }[]>`SELECT business_functions FROM agents WHERE id = ${id}::uuid FOR SHARE`
+    : [];
+  if (rows.length === 0) return validationError('agentId does not name an agent of this tenant', 'agentId');
+  const problem = agentFitsChannel(kind, rows[0]!.business_functions);
+  return problem ? validationError(problem.message, problem.field) : null;
 }
 
 builder.queryFields((t) => ({
@@ -174,8 +184,8 @@ builder.mutationFields((t) => ({
       );
       if (taken) return validationError(`this ${input.kind} account is already connected`, 'externalId');
       return ctx.db.withTenant(scope, async (tx) => {
-        if (input.agentId && !(await agentVisible(tx, input.agentId)))
-          return validationError('agentId does not name an agent of this tenant', 'agentId');
+        const agentProblem = input.agentId ? await checkAgentFor(tx, input.kind, input.agentId) : null;
+        if (agentProblem) return agentProblem;
         return tx.channelConnection.create({
             data: {
               id,
@@ -206,8 +216,8 @@ builder.mutationFields((t) => ({
         if (!current) return notFound('channel connection', connId);
         const problem = checkConnection({ kind: current.kind, botToken: input.botToken, accessToken: input.accessToken });
         if (problem) return validationError(problem.message, problem.field);
-        if (input.agentId && !(await agentVisible(tx, input.agentId)))
-          return validationError('agentId does not name an agent of this tenant', 'agentId');
+        const agentProblem = input.agentId ? await checkAgentFor(tx, current.kind, input.agentId) : null;
+        if (agentProblem) return agentProblem;
         return tx.channelConnection.update({
           where: { id: connId },
           data: {

@@ -1,4 +1,4 @@
-import { isUuid } from '@konstruct/core';
+import { DEFAULT_RATE_LIMITS, isUuid } from '@konstruct/core';
 import { randomUUID } from 'node:crypto';
 import { tenantForWrite, tenantOf, validationError, byTypename } from '@konstruct/graphql';
 import type { enums } from '@konstruct/db';
@@ -54,6 +54,7 @@ const select = { id: true, connectionId: true, perMinute: true, burst: true, ove
 builder.queryFields((t) => ({
   rateLimits: t.field({
     type: [RateLimitSetting],
+    description: `The limits this tenant has set. Where none is set, ${DEFAULT_RATE_LIMITS.tenant.perMinute} messages a minute (bursts of ${DEFAULT_RATE_LIMITS.tenant.burst}) apply to the tenant and ${DEFAULT_RATE_LIMITS.connection.perMinute} a minute (bursts of ${DEFAULT_RATE_LIMITS.connection.burst}) to each channel connection, deferring what is over.`,
     resolve: (_r, _a, ctx) => ctx.db.withTenant(tenantOf(ctx), (tx) => tx.rateLimitSetting.findMany({ select, orderBy: { createdAt: 'asc' } })),
   }),
 }));
