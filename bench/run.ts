@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs the benchmarks and rewrites their sections in bench/RESULTS.md.
- * BENCH_ONLY=webhook|ack|gateway runs one of them. With BENCH_CPU_PROF=dir (every child process
+ * BENCH_ONLY=webhook|ack|gateway|memory runs one of them. With BENCH_CPU_PROF=dir (every child process
  * writes a CPU profile there) the numbers are printed but not written: profiling slows them.
  */
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { parseEnv } from '@konstruct/core';
 import { report, webhookToLlm } from './webhook-to-llm.ts';
 import { gatewayBench, gatewayReport } from './gateway.ts';
 import { ackReport, webhookAck } from './webhook-ack.ts';
+import { memoryRecallBench, memoryRecallReport } from './memory-recall.ts';
 import { writeSection } from './lib/results.ts';
 
 const positiveList = (fallback: string) =>
@@ -19,7 +20,7 @@ const positiveList = (fallback: string) =>
 
 const env = parseEnv(
   z.object({
-    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'ack', 'gateway']).optional()),
+    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'ack', 'gateway', 'memory']).optional()),
     BENCH_RATES: positiveList('20,200'),
     BENCH_SECONDS: z.coerce.number().positive().default(30),
     BENCH_ACK_RATES: positiveList('300'),
@@ -34,6 +35,12 @@ const env = parseEnv(
     /** The gateway benchmark against this Postgres (with pgvector; migrated first) instead of the embedded one. */
     BENCH_DATABASE_URL: z.string().url().optional(),
     BENCH_CPU_PROF: z.string().optional(),
+    /** Memory recall: small tenants, memories each, the large tenant's big agent, queries per small tenant / per large agent. */
+    BENCH_MEMORY_TENANTS: z.coerce.number().int().min(1).default(100),
+    BENCH_MEMORY_ITEMS: z.coerce.number().int().min(10).default(1000),
+    BENCH_MEMORY_LARGE: z.coerce.number().int().min(1000).default(100_000),
+    BENCH_MEMORY_QUERIES: z.coerce.number().int().min(1).default(10),
+    BENCH_MEMORY_LARGE_QUERIES: z.coerce.number().int().min(1).default(200),
   }),
   process.env,
 );
@@ -48,7 +55,7 @@ function publish(id: string, md: string) {
   console.log(`bench/RESULTS.md updated (${id})`);
 }
 
-const runs = (name: 'webhook' | 'ack' | 'gateway') => env.BENCH_ONLY === undefined || env.BENCH_ONLY === name;
+const runs = (name: 'webhook' | 'ack' | 'gateway' | 'memory') => env.BENCH_ONLY === undefined || env.BENCH_ONLY === name;
 
 if (runs('ack')) {
   const result = await webhookAck({ rates: env.BENCH_ACK_RATES, seconds: env.BENCH_ACK_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
@@ -70,4 +77,15 @@ if (runs('gateway')) {
     databaseUrl: env.BENCH_DATABASE_URL,
   });
   publish('gateway', gatewayReport(result));
+}
+
+if (runs('memory')) {
+  const result = await memoryRecallBench({
+    tenants: env.BENCH_MEMORY_TENANTS,
+    items: env.BENCH_MEMORY_ITEMS,
+    large: env.BENCH_MEMORY_LARGE,
+    queries: env.BENCH_MEMORY_QUERIES,
+    largeQueries: env.BENCH_MEMORY_LARGE_QUERIES,
+  });
+  publish('memory-recall', memoryRecallReport(result));
 }

@@ -11,6 +11,8 @@ const schema = z
     REDIS_URL: envFields.redisUrl,
     AMQP_URL: envFields.amqpUrl,
     KONSTRUCT_MASTER_KEY: envFields.masterKey.optional(),
+    /** Comma-separated older master keys, still needed to decrypt (and rotate away from). */
+    KONSTRUCT_PREVIOUS_MASTER_KEYS: z.string().default(''),
     SLACK_SIGNING_SECRET: z.string().min(8).optional(),
     SLACK_BOT_TOKEN: z.string().optional(),
     SLACK_TEAM_ID: z.string().default('T0001ACME'),
@@ -26,6 +28,7 @@ const schema = z
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     masterKey: e.KONSTRUCT_MASTER_KEY,
+    previousMasterKeys: e.KONSTRUCT_PREVIOUS_MASTER_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     slackSigningSecret: e.SLACK_SIGNING_SECRET,
     slackBotToken: e.SLACK_BOT_TOKEN,
     slackTeamId: e.SLACK_TEAM_ID,

@@ -1,10 +1,16 @@
-import { dependencyUnavailable, startHealthServer, type Logger } from '@konstruct/core';
+import { dependencyUnavailable, keyringFrom, startHealthServer, type Logger } from '@konstruct/core';
 import { createDb } from '@konstruct/db';
 import { connectBus } from '@konstruct/bus';
 import type { RunnerConfig } from './env.ts';
 import { createInboundHandler } from './consumer/inbound.ts';
-import { createOpenAiChat } from './llm/openai-chat.ts';
+import { createLlmRouter } from './llm/create-router.ts';
 import type { ChatModel } from './llm/types.ts';
+import { ToolRegistry } from './tools/registry.ts';
+import type { SearchMemory } from './tools/types.ts';
+import { ConversationWindow } from './memory/window.ts';
+import { LongTermMemory } from './memory/long-term.ts';
+import { createEmbedder } from './memory/embedders.ts';
+import { createTurnMemory } from './memory/turn-memory.ts';
 import { AgentCache } from './loop/agent-cache.ts';
 import { Redis } from 'ioredis';
 import { createEventPublisher } from './events.ts';
@@ -27,12 +33,32 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     redis.disconnect();
     throw dependencyUnavailable('Redis', config.redisUrl, e);
   });
-  const model = overrides.model ?? createOpenAiChat(config.openai);
+  // The router picks the model per agent (preferences, then the default group) and falls back
+  // along the chain; an override is a single model, asked for the configured default by name.
+  const model = overrides.model ?? createLlmRouter(config, { db, logger: logger.child({ source: 'llm' }) });
+  const window = new ConversationWindow(redis, db, { ...config.memory.window, keyPrefix: config.redisKeyPrefix }, logger);
+  const longTerm = new LongTermMemory({ db, embedder: createEmbedder(config.memory.embedder), logger });
+  const memory = createTurnMemory({ window, longTerm, recallK: config.memory.recallK, logger });
+  const searchMemory: SearchMemory = async (scope, agentId, endUserExternalId, query, k) => {
+    const found = await longTerm.recall(scope, { agentId, endUserExternalId, query, k });
+    if (!found.ok) throw new Error(found.error);
+    return found.value.memories.map((m) => ({ text: m.text, score: m.score, createdAt: m.createdAt }));
+  };
+  const tools = new ToolRegistry({
+    db,
+    keyring: keyringFrom(config.masterKey, config.previousMasterKeys),
+    logger,
+    allowPrivateNetwork: config.tools.allowPrivateNetwork,
+    searchMemory,
+  });
   const handler = createInboundHandler({
     db,
     agents: new AgentCache(db),
     model,
-    defaultModel: config.defaultModel,
+    ...(overrides.model && { requestModel: config.defaultModel }),
+    tools,
+    toolMaxSteps: config.tools.maxSteps,
+    memory,
     historyMessages: config.historyMessages,
     logger,
     publishEvent: createEventPublisher(redis, config.redisKeyPrefix, logger),

@@ -5,3 +5,12 @@ export type { FakeSlack, FakeSlackOptions, SlackFailure, SlackPost } from './fak
 export type { FakeServer, RecordedRequest } from './recording-server.ts';
 export { start as startFakeOpenAI, fakeEmbedding, echoReply } from './fake-openai.ts';
 export { start as startFakeSlack } from './fake-slack.ts';
+export * as fakeWhatsApp from './fake-whatsapp.ts';
+export type { FakeWhatsApp, FakeWhatsAppOptions, GraphFailure, WhatsAppSend } from './fake-whatsapp.ts';
+export { start as startFakeWhatsApp } from './fake-whatsapp.ts';
+export * as fakeAnthropic from './fake-anthropic.ts';
+export * as fakeOllama from './fake-ollama.ts';
+export type { FakeAnthropic, FakeAnthropicOptions, MessagesReply, MessagesRequest, MessagesResponder } from './fake-anthropic.ts';
+export type { FakeOllama, FakeOllamaOptions, OllamaReply, OllamaChatRequest, OllamaResponder } from './fake-ollama.ts';
+export { start as startFakeAnthropic, echoMessage } from './fake-anthropic.ts';
+export { start as startFakeOllama, echoOllama } from './fake-ollama.ts';

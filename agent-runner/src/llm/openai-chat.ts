@@ -1,4 +1,5 @@
-import OpenAI from 'openai';
+import { LlmCallError } from './errors.ts';
+import { createOpenAiAdapter } from './providers/openai.ts';
 import { LlmUnavailable, type ChatModel, type ChatResult } from './types.ts';
 
 export interface OpenAiChatOptions {
@@ -6,37 +7,30 @@ export interface OpenAiChatOptions {
   apiKey: string | undefined;
   timeoutMs: number;
   maxRetries?: number;
+  maxTokens?: number;
 }
 
-/** Chat completions through the official `openai` SDK (OpenAI or any compatible server). */
+/**
+ * A single OpenAI deployment as a ChatModel, without routing or tenant keys (the runner's
+ * original model; LlmRouter supersedes it). Model names may carry an `openai:` prefix.
+ */
 export function createOpenAiChat(opts: OpenAiChatOptions): ChatModel {
-  const client = opts.apiKey
-    ? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, timeout: opts.timeoutMs, maxRetries: opts.maxRetries ?? 1 })
-    : null;
+  const adapter = createOpenAiAdapter({ maxRetries: opts.maxRetries ?? 1 });
   return {
-    async complete({ model, messages, signal }): Promise<ChatResult> {
-      if (!client) throw new LlmUnavailable('no OpenAI API key configured (set OPENAI_API_KEY)');
-      const started = performance.now();
+    async complete(req): Promise<ChatResult> {
+      if (!opts.apiKey) throw new LlmUnavailable('no OpenAI API key configured (set OPENAI_API_KEY)');
+      if (!req.model) throw new LlmUnavailable('no model named');
       try {
-        const res = await client.chat.completions.create({ model, messages }, signal ? { signal } : undefined);
-        const text = res.choices[0]?.message?.content ?? '';
-        return {
-          provider: 'openai',
-          model: res.model || model,
-          text,
-          usage: {
-            inputTokens: res.usage?.prompt_tokens ?? 0,
-            outputTokens: res.usage?.completion_tokens ?? 0,
-            cacheReadTokens: res.usage?.prompt_tokens_details?.cached_tokens ?? 0,
-          },
-          latencyMs: Math.round(performance.now() - started),
-        };
+        return await adapter.chat({
+          ...req,
+          model: req.model.replace(/^openai:/, ''),
+          maxTokens: req.maxTokens ?? opts.maxTokens ?? 1024,
+          timeoutMs: req.timeoutMs ?? opts.timeoutMs,
+          credentials: { apiKey: opts.apiKey, baseUrl: opts.baseUrl },
+        });
       } catch (e) {
-        if (e instanceof OpenAI.APIError) {
-          const status = e.status ? `HTTP ${e.status}` : 'connection failed';
-          throw new LlmUnavailable(`OpenAI at ${opts.baseUrl}: ${status}: ${e.message}`, { cause: e });
-        }
-        throw new LlmUnavailable(`OpenAI at ${opts.baseUrl}: ${(e as Error).message}`, { cause: e });
+        const reason = e instanceof LlmCallError ? e.message : (e as Error).message;
+        throw new LlmUnavailable(`OpenAI at ${opts.baseUrl}: ${reason}`, { cause: e });
       }
     },
   };

@@ -28,6 +28,15 @@ describe('systemPrompt', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
+  it('on WhatsApp ends with the business functions the employee must keep to; Slack is unchanged', () => {
+    const whatsapp = systemPrompt(agent, { channel: 'whatsapp' });
+    expect(whatsapp.startsWith(systemPrompt(agent))).toBe(true);
+    expect(whatsapp).toMatch(/on WhatsApp, where you may act only for these business functions:\n- Customer support\n- Logistics\n/);
+    expect(whatsapp.indexOf('- Logistics')).toBeGreaterThan(whatsapp.indexOf('Always sign off'));
+    expect(systemPrompt(agent, { channel: 'slack' })).toBe(systemPrompt(agent));
+    expect(buildPrompt(agent, [], 'hi', { channel: 'whatsapp' })[0]!.content).toBe(whatsapp);
+  });
+
   it('omits empty sections', () => {
     const prompt = systemPrompt({ ...agent, persona: '', statementOfWork: '', businessFunctions: [] });
     expect(prompt).not.toContain('Persona:');

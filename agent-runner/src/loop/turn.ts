@@ -2,22 +2,44 @@ import { randomUUID } from 'node:crypto';
 import type { KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
 import { tenantScope, type Db, type TenantTx } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
-import { buildPrompt, unavailableReply } from './prompt.ts';
-import { LlmUnavailable, type ChatModel, type ChatResult } from '../llm/types.ts';
-import { costUsdMicros } from '../llm/prices.ts';
+import { buildPrompt, buildWindowPrompt, unavailableReply } from './prompt.ts';
+import type { TurnMemory } from '../memory/turn-memory.ts';
+import type { WindowEntry } from '../memory/types.ts';
+import { LlmUnavailable, type ChatModel } from '../llm/types.ts';
+import { emptyToolset, type ToolRegistry } from '../tools/registry.ts';
+import { runToolLoop } from '../tools/loop.ts';
+import { toolAuditEntry } from '../tools/audit.ts';
+import { modelCallAudits, recordingModel, type ModelCall } from './model-calls.ts';
 import { auditRow, recordAudit, type AuditEntry } from '../audit/recorder.ts';
 import type { AgentCache } from './agent-cache.ts';
+import { directReplyFor, sendDirectReply } from './direct-reply.ts';
+import type { ScopeSecondOpinion } from '../scoping/scope-step.ts';
 
 export interface TurnDeps {
   db: Db;
   agents: AgentCache;
   model: ChatModel;
-  defaultModel: string;
+  /**
+   * The model asked for on every call. Unset with the router: the agent's model preferences
+   * and the platform's default group decide. Set for a single-model client.
+   */
+  requestModel?: string;
+  /** The agent's tools; without it the model gets none. */
+  tools?: ToolRegistry;
+  /** Most tool steps per message (TOOLS_MAX_STEPS). */
+  toolMaxSteps?: number;
+  /**
+   * The conversation window (Redis, rebuilt from Postgres) and long-term memory. Without it
+   * the prompt gets the last `historyMessages` messages from Postgres and nothing is remembered.
+   */
+  memory?: TurnMemory;
   historyMessages: number;
   publishReply(reply: KonstructReplyV1): Promise<void>;
   /** Live events for GraphQL subscribers; must not throw. */
   publishEvent?(event: TenantEvent): void;
   logger: Logger;
+  /** Optional model check behind the deterministic WhatsApp scoping (can only refuse more). */
+  scopeSecondOpinion?: ScopeSecondOpinion;
 }
 
 type Reply = { id: string; text: string; deliveryState: string };
@@ -60,7 +82,7 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
           where: { inReplyToId: inbound.id },
           select: { id: true, text: true, deliveryState: true },
         });
-    const history = existing
+    const history = existing || deps.memory
       ? []
       : await tx.message.findMany({
           where: { conversationId: conversation.id, id: { not: inbound.id }, createdAt: { lte: inbound.createdAt } },
@@ -97,40 +119,57 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
     return 'ack';
   }
 
-  const preferred = (agent.modelPreferences as { models?: string[] } | null)?.models?.[0];
-  const modelName = preferred?.replace(/^openai:/, '') ?? deps.defaultModel;
-  const prompt = buildPrompt(agent, ctx.history, msg.text);
-
-  let result: ChatResult | null = null;
-  let failure: string | null = null;
-  try {
-    result = await deps.model.complete({ model: modelName, messages: prompt });
-  } catch (e) {
-    if (!(e instanceof LlmUnavailable)) throw e;
-    failure = e.reason;
-    log.error({ reason: e.reason, model: modelName }, 'model unavailable; telling the user the employee cannot answer');
+  // The rate limit's busy message, or a request outside the business functions on WhatsApp:
+  // recorded and answered without the model.
+  const direct = await directReplyFor(msg, agent, inbound.id, { secondOpinion: deps.scopeSecondOpinion, log });
+  if (direct) {
+    const toReply = (r: { id: string; text: string }) => reply({ ...r, deliveryState: 'pending' });
+    return sendDirectReply(deps, { msg, agentId: agent.id, conversation, inboundId: inbound.id, toReply, log }, direct);
   }
 
-  const text = result?.text.trim() || unavailableReply(agent.name);
-  const cost = result ? costUsdMicros(result.model, result.usage.inputTokens, result.usage.outputTokens) : null;
-  const audit: AuditEntry = {
-    actorKind: 'agent',
-    actorId: agent.id,
-    action: 'llm.call',
-    subjectType: 'message',
-    subjectId: inbound.id,
-    data: result
-      ? {
-          provider: result.provider,
-          model: result.model,
-          inputTokens: result.usage.inputTokens,
-          outputTokens: result.usage.outputTokens,
-          latencyMs: result.latencyMs,
-          costUsdMicros: cost === null ? null : Number(cost),
-          outcome: 'ok',
-        }
-      : { provider: 'openai', model: modelName, outcome: 'unavailable', reason: failure },
+  const memoryTurn = {
+    agentId: agent.id,
+    conversationId: conversation.id,
+    endUserExternalId: msg.sender.externalId,
+    inboundMessageId: inbound.id,
+    userText: msg.text,
   };
+  const remembered = deps.memory ? await deps.memory.before(scope, memoryTurn) : null;
+  const prompt = remembered
+    ? buildWindowPrompt(agent, remembered.history, msg.text, { channel: msg.channel.kind, memory: remembered.memoryPrompt })
+    : buildPrompt(agent, ctx.history, msg.text, { channel: msg.channel.kind });
+  const calls: ModelCall[] = [];
+  const toolAudits: AuditEntry[] = [];
+  const subject = { type: 'message', id: inbound.id };
+  const toolset = deps.tools
+    ? await deps.tools.forAgent(scope, agent.id).catch((e: unknown) => {
+        log.error({ err: e }, 'tools could not be loaded; answering without them');
+        return emptyToolset(scope, agent.id);
+      })
+    : emptyToolset(scope, agent.id);
+  const loop = await runToolLoop({
+    model: recordingModel(deps.model, calls),
+    request: {
+      ...(deps.requestModel && { model: deps.requestModel }),
+      tenantId: msg.tenantId,
+      preferences: agent.modelPreferences,
+    },
+    messages: prompt,
+    tools: toolset,
+    context: { conversationId: conversation.id, endUserExternalId: msg.sender.externalId, messageId: inbound.id },
+    maxSteps: deps.toolMaxSteps ?? 5,
+    audit: (entry) => void toolAudits.push(toolAuditEntry(agent.id, entry, subject)),
+    logger: log,
+  });
+  if (loop.stopReason === 'model_error' && !(loop.error instanceof LlmUnavailable)) throw loop.error;
+  if (loop.stopReason === 'model_error') {
+    log.error({ reason: (loop.error as LlmUnavailable).reason }, 'model unavailable; telling the user the employee cannot answer');
+  }
+
+  const answered = loop.stopReason !== 'model_error' && loop.final !== null;
+  const text = (answered && loop.text.trim()) || unavailableReply(agent.name);
+  const results = calls.flatMap((c) => (c.result ? [c.result] : []));
+  const audits: AuditEntry[] = [...modelCallAudits(calls, agent.id, subject), ...toolAudits];
   const saveReply = (withAudit: boolean) =>
     deps.db.withTenant(scope, async (tx) => {
       const id = randomUUID();
@@ -141,7 +180,7 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
             tenantId: msg.tenantId,
             conversationId: conversation.id,
             direction: 'outbound',
-            author: result ? 'agent' : 'system',
+            author: answered ? 'agent' : 'system',
             channelKind: msg.channel.kind,
             inReplyToId: inbound.id,
             text,
@@ -157,50 +196,50 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
           select: { id: true, text: true, deliveryState: true },
         });
       }
-      if (result) {
-        await tx.usageRecord.create({
-          data: {
+      if (results.length) {
+        await tx.usageRecord.createMany({
+          data: results.map((r) => ({
             tenantId: msg.tenantId,
             agentId: agent.id,
             conversationId: conversation.id,
-            provider: result.provider,
-            model: result.model,
-            inputTokens: result.usage.inputTokens,
-            outputTokens: result.usage.outputTokens,
-            cacheReadTokens: result.usage.cacheReadTokens,
-            costUsdMicros: cost ?? 0n,
-            latencyMs: result.latencyMs,
-          },
+            provider: r.provider,
+            model: r.model,
+            inputTokens: r.usage.inputTokens,
+            outputTokens: r.usage.outputTokens,
+            cacheReadTokens: r.usage.cacheReadTokens,
+            costUsdMicros: r.costUsdMicros ?? 0n,
+            latencyMs: r.latencyMs,
+          })),
         });
       }
-      if (withAudit) await tx.auditEvent.create({ data: auditRow(msg.tenantId, audit) });
+      if (withAudit) for (const a of audits) await tx.auditEvent.create({ data: auditRow(msg.tenantId, a) });
       return { id, text, deliveryState: 'pending' };
     });
 
-  // The audit event commits with the reply it describes; if recording it fails, the reply
+  // The audit events commit with the reply they describe; if recording them fails, the reply
   // still goes out and the audit is retried on its own (and logged if that fails too).
   let saved: Reply;
   try {
     saved = await saveReply(true);
   } catch (e) {
-    log.error({ err: e }, 'saving reply with its audit event failed; retrying without it');
+    log.error({ err: e }, 'saving reply with its audit events failed; retrying without them');
     saved = await saveReply(false);
-    await recordAudit(deps.db, scope, audit, log);
+    for (const a of audits) await recordAudit(deps.db, scope, a, log);
   }
 
   await deps.publishReply(reply(saved));
   const at = new Date().toISOString();
-  if (result) {
+  for (const r of results) {
     deps.publishEvent?.({
       type: 'usage',
       tenantId: msg.tenantId,
       agentId: agent.id,
       conversationId: conversation.id,
-      provider: result.provider,
-      model: result.model,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
-      costUsdMicros: String(cost ?? 0n),
+      provider: r.provider,
+      model: r.model,
+      inputTokens: r.usage.inputTokens,
+      outputTokens: r.usage.outputTokens,
+      costUsdMicros: String(r.costUsdMicros ?? 0n),
       at,
     });
   }
@@ -213,7 +252,21 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
     lastMessageId: saved.id,
     at,
   });
-  log.info({ replyId: saved.id, latencyMs: result?.latencyMs }, 'reply published');
+  log.info({ replyId: saved.id, modelCalls: calls.length, toolCalls: loop.toolCalls.length }, 'reply published');
+
+  if (deps.memory) {
+    // The whole turn goes into the window — tool calls with their results — ending with what
+    // the user was actually sent. Never throws: memory failing costs context, not the reply.
+    const said = loop.transcript.at(-1);
+    const endsWithReply = said?.role === 'assistant' && !said.toolCalls?.length && said.content.trim() === saved.text;
+    const entries: WindowEntry[] = [
+      { role: 'user', content: msg.text },
+      ...(loop.transcript.filter((m) => m.role !== 'system') as WindowEntry[]),
+      ...(endsWithReply ? [] : [{ role: 'assistant' as const, content: saved.text }]),
+    ];
+    if (endsWithReply) entries[entries.length - 1] = { role: 'assistant', content: saved.text };
+    await deps.memory.after(scope, { ...memoryTurn, entries });
+  }
   return 'ack';
 }
 

@@ -239,6 +239,15 @@ const FIXTURES: Record<string, Builder> = {
     budget_id: g.budgetId, tenant_id: g.tenantId,
     window_start: new Date(Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 1e9) * 1000).toISOString(),
   }),
+  // A hold references its window, so each row gets a window of its own.
+  budget_reservations: async (owner, g) => {
+    const windowStart = new Date(Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 1e9) * 1000).toISOString();
+    await ownerInsert(owner, 'budget_windows', { budget_id: g.budgetId, tenant_id: g.tenantId, window_start: windowStart });
+    return {
+      id: randomUUID(), budget_id: g.budgetId, tenant_id: g.tenantId, window_start: windowStart,
+      unit: 'tokens', amount: '100', expires_at: new Date(Date.now() + 60_000).toISOString(),
+    };
+  },
   usage_records: async (_o, g) => ({
     id: randomUUID(), tenant_id: g.tenantId, agent_id: g.agentId, provider: 'openai', model: 'gpt-4o-mini',
     input_tokens: '10', output_tokens: '5', cost_usd_micros: '42', latency_ms: '100',

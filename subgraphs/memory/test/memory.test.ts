@@ -4,7 +4,7 @@ import type { TenantScope } from '@konstruct/db';
 import { createTenant, ownerClient } from '../../../test/support/db.ts';
 import { as, startTestSubgraph } from '../../../test/support/subgraph.ts';
 import { schema } from '../src/schema/index.ts';
-import { cosine, embedText } from '../src/domain/embed.ts';
+import { cosine, embedText } from '@konstruct/core';
 import { createAgent, insertMemory } from './support.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { LOCAL_EMBEDDING_MODEL, embedText, toVectorLiteral } from '../src/domain/embed.ts';
+import { LOCAL_EMBEDDING_MODEL, embedText, toVectorLiteral } from '@konstruct/core';
 
 export async function createAgent(owner: pg.Client, tenantId: string, name = 'Agent'): Promise<string> {
   const id = randomUUID();

@@ -1,7 +1,6 @@
-import { isUuid } from '@konstruct/core';
-import { Prisma, type Db, type TenantScope } from '@konstruct/db';
+import { isUuid, isZeroVector, localEmbedder, type Embedder } from '@konstruct/core';
+import { Prisma, searchMemoryVectors, type Db, type TenantScope } from '@konstruct/db';
 import { afterCursor, page, type CursorKey } from '@konstruct/graphql';
-import { isZeroVector, localEmbedder, toVectorLiteral, type Embedder } from './embed.ts';
 
 /** A memory as the API shows it: never the raw vector. */
 export interface MemoryItemRecord {
@@ -79,34 +78,26 @@ export const clampLimit = (limit: number | null | undefined) =>
   Math.max(1, Math.min(SEARCH_LIMIT_MAX, limit ?? SEARCH_LIMIT_DEFAULT));
 
 /**
- * Exact nearest-neighbour search over the agent's memories in the caller's tenant. Only rows
- * embedded by the same model as the query are comparable, so others are skipped. Exact search
- * is right at today's sizes (see ARCHITECTURE: HNSW with a tenant filter loses recall); the
- * `ORDER BY embedding <=> q LIMIT n` shape is the one an index can serve later.
+ * Nearest-neighbour search over the agent's memories in the caller's tenant, through the shared
+ * per-group plan (`searchMemoryVectors`): exact for ordinary agents, the agent's partial HNSW
+ * index once it has one. Only rows embedded by the same model as the query are comparable, so
+ * others are skipped.
  */
 export async function searchMemories(scope: TenantScope, db: Db, args: SearchArgs, embedder: Embedder = localEmbedder): Promise<SearchHit[]> {
   if (!isUuid(args.agentId)) return [];
   const vector = await embedder.embed(args.query);
   // Nothing to compare (no words): a zero vector has no cosine distance to anything.
   if (isZeroVector(vector)) return [];
-  const q = toVectorLiteral(vector);
-  const endUser = args.endUserExternalId == null ? Prisma.empty : Prisma.sql`AND end_user_external_id = ${args.endUserExternalId}`;
-  const rows = await db.withTenant(scope, (tx) =>
-    tx.$queryRaw<(MemoryItemRecord & { score: number })[]>`
-      SELECT id::text AS "id", agent_id::text AS "agentId", conversation_id::text AS "conversationId",
-             end_user_external_id AS "endUserExternalId", text, embedding_model AS "embeddingModel",
-             metadata, created_at AS "createdAt", 1 - (embedding <=> ${q}::vector) AS score
-        FROM memory_items
-       WHERE tenant_id = ${scope.tenantId}::uuid
-         AND agent_id = ${args.agentId}::uuid
-         AND embedding_model = ${embedder.model}
-         ${endUser}
-       ORDER BY embedding <=> ${q}::vector
-       LIMIT ${args.limit}`,
+  const { hits } = await db.withTenant(scope, (tx) =>
+    searchMemoryVectors(tx, scope, {
+      agentId: args.agentId,
+      vector,
+      model: embedder.model,
+      k: args.limit,
+      endUserExternalId: args.endUserExternalId ?? undefined,
+    }),
   );
-  // A stored zero vector (a memory with no words) has no cosine distance: Postgres gives NaN,
-  // sorts it after every real distance, and GraphQL cannot serialise it. It is no match.
-  return rows.flatMap(({ score, ...item }) => (Number.isFinite(Number(score)) ? [{ item, score: Number(score) }] : []));
+  return hits.map(({ distance, ...item }) => ({ item, score: 1 - distance }));
 }
 
 /** true when the memory existed in the scope's tenant and is now gone. */

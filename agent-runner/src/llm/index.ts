@@ -1,0 +1,11 @@
+export * from './types.ts';
+export { LlmCallError } from './errors.ts';
+export { LlmRouter, type RouterOptions, type RetryPolicy } from './router.ts';
+export { createLlmRouter } from './create-router.ts';
+export { parseDeployment, parseModelGroups, parsePreferences, resolveChain, DEFAULT_GROUP, type Deployment, type ModelGroups, type Chain } from './deployments.ts';
+export { createTenantKeyResolver, providerKeyContext, type TenantKey, type TenantKeySource } from './tenant-keys.ts';
+export { callCostUsdMicros, costUsdMicros, priceOf, type Price } from './prices.ts';
+export { createOpenAiAdapter } from './providers/openai.ts';
+export { createAnthropicAdapter } from './providers/anthropic.ts';
+export { createOllamaAdapter } from './providers/ollama.ts';
+export type { ProviderAdapter, ProviderRequest, ProviderCredentials } from './providers/adapter.ts';
