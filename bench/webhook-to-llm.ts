@@ -7,6 +7,7 @@
  * Slack servers, so send and receive times come from one clock.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { Redis } from 'ioredis';
 import { Connection } from 'rabbitmq-client';
 import { connectBus, deleteTopology, type BusMessage } from '@konstruct/bus';
@@ -94,6 +95,7 @@ export async function webhookToLlm(opts: WebhookBenchOptions) {
   const signingSecret = randomBytes(16).toString('hex');
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   const tenant = await seedSlackTenant(databaseUrl, masterKey);
+  await allowHighRates(databaseUrl, tenant.tenantId, tenant.connectionId);
   const [openai, slack] = await Promise.all([startFakeOpenAI(), startFakeSlack()]);
   const [bridgePort, runnerPort] = await Promise.all([freePort(), freePort()]);
   const common = {
@@ -195,6 +197,20 @@ export async function webhookToLlm(opts: WebhookBenchOptions) {
     await deleteTopology(conn, prefix).catch(() => undefined);
     await conn.close();
     await stopProcess(dbProc);
+  }
+}
+
+/** The benchmark measures the pipeline, not the tenant's limits: allow far more than offered. */
+export async function allowHighRates(databaseUrl: string, tenantId: string, connectionId: string): Promise<void> {
+  const owner = new pg.Client({ connectionString: databaseUrl });
+  await owner.connect();
+  try {
+    await owner.query(
+      `INSERT INTO rate_limit_settings (id, tenant_id, connection_id, per_minute, burst, updated_at)
+       VALUES ('${randomUUID()}', '${tenantId}', NULL, 1000000, 100000, now()), ('${randomUUID()}', '${tenantId}', '${connectionId}', 1000000, 100000, now())`,
+    );
+  } finally {
+    await owner.end();
   }
 }
 
