@@ -8,7 +8,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { Connection } from 'rabbitmq-client';
 import { connectBus, deleteTopology, type BusMessage } from '@konstruct/bus';
 import { createDb, tenantScope } from '@konstruct/db';
@@ -18,6 +17,7 @@ import { slackHeaders } from '../test/support/slack.ts';
 import { summarize, ms } from './lib/stats.ts';
 import { freePort, firstJsonLine, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
 import { machine } from './lib/machine.ts';
+import { redisRoundTrips } from './lib/floor.ts';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -41,14 +41,7 @@ export interface LoadResult {
 }
 
 async function measureFloor(databaseUrl: string, tenantId: string, samples: number) {
-  const redis = new Redis(REDIS_URL);
-  const redisRtt: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t = performance.now();
-    await redis.ping();
-    redisRtt.push(performance.now() - t);
-  }
-  redis.disconnect();
+  const redisRtt = await redisRoundTrips(REDIS_URL, samples);
 
   const prefix = `bench-floor-${randomBytes(3).toString('hex')}.`;
   const bus = await connectBus({ url: AMQP_URL, prefix });

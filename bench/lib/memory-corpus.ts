@@ -1,4 +1,7 @@
 import { EMBEDDING_DIMS, embedText } from '@konstruct/core';
+import { rng } from '../../test/support/prng.ts';
+
+export { rng };
 
 /**
  * Synthetic long-term memories for the recall benchmark and tests: sentences about a tenant's
@@ -10,18 +13,6 @@ import { EMBEDDING_DIMS, embedText } from '@konstruct/core';
  * form — and are cast to `vector` on insert. Values are rounded to float32, as `vector`
  * stores them, so the brute force here compares exactly what the database holds.
  */
-
-/** mulberry32: a tiny seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = 'Ada Ben Cleo Dev Eli Fay Gus Hana Ivo Jon Kai Lea Max Nia Oli Pia Quin Rae Sam Tia Uma Vic Wes Xia Yan Zoe Ari Bo Cy Dee Ema Finn Gia Hal Isa Jax Kim Lou Mo Ned Ona Pat Rex Sol Tom Val Wyn Yara Zed Abe'.split(' ');
 const LAST = 'Silva Okafor Tanaka Novak Berg Costa Moreau Haddad Kowalski Lindqvist Ortiz Patel Quinn Rossi Schmidt Tran Umar Varga Weber Young Zhou Abbas Brandt Carvalho Dubois Eriksen Fischer Garcia Horvath Ivanova'.split(' ');

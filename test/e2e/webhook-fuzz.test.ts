@@ -16,22 +16,11 @@ import { connectBus, deleteTopology, type Bus, type ConsumerHandle } from '@kons
 import { startBridge, loadEnv, type Bridge } from '../../channel-bridge/src/index.ts';
 import { seedSlackTenant } from '../support/platform.ts';
 import { slackHeaders } from '../support/slack.ts';
+import { rng } from '../support/prng.ts';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const CASES_PER_KIND = Number(process.env.FUZZ_CASES ?? 70);
-
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fixtures = (dir: string) =>
   readdirSync(new URL(`../fixtures/${dir}/`, import.meta.url))
@@ -221,7 +210,7 @@ describe('webhook fuzzing', () => {
   ];
 
   it(`answers ${CASES_PER_KIND * 2 * 8}+ bad requests with 4xx (or 200-and-ignored), publishes nothing unverified, and stays healthy`, async () => {
-    const r = prng(SEED);
+    const r = rng(SEED);
     let total = 0;
     const problems: string[] = [];
     for (const ep of endpoints) {
