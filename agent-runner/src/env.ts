@@ -53,6 +53,10 @@ const schema = z
     // Unstarted prefetched messages count toward the delivery limit when a consumer stops, so
     // keep prefetch near concurrency. Unset: twice the concurrency.
     RUNNER_PREFETCH: z.coerce.number().int().min(1).max(2000).optional(),
+    // One conversation's messages are answered one at a time. The lock is renewed while a turn
+    // runs; a runner that crashed frees its conversation after this long.
+    RUNNER_CONVERSATION_LOCK_MS: z.coerce.number().int().min(300).default(5_000),
+    RUNNER_CONVERSATION_RETRY_MS: z.coerce.number().int().min(10).default(500),
     HISTORY_MESSAGES: z.coerce.number().int().min(0).max(200).default(20),
     // Development only: lets tools marked allowPrivateNetwork reach private/loopback addresses.
     TOOLS_ALLOW_PRIVATE_NETWORK: z.enum(['true', 'false']).default('false'),
@@ -91,6 +95,7 @@ const schema = z
     concurrency: e.RUNNER_CONCURRENCY,
     prefetch: e.RUNNER_PREFETCH ?? e.RUNNER_CONCURRENCY * 2,
     historyMessages: e.HISTORY_MESSAGES,
+    conversationOrder: { lockMs: e.RUNNER_CONVERSATION_LOCK_MS, retryMs: e.RUNNER_CONVERSATION_RETRY_MS },
     tools: { allowPrivateNetwork: e.TOOLS_ALLOW_PRIVATE_NETWORK === 'true', maxSteps: e.TOOLS_MAX_STEPS },
     memory: memoryConfigFrom(e, {
       openai: { baseUrl: e.OPENAI_BASE_URL, ...(e.OPENAI_API_KEY && { apiKey: e.OPENAI_API_KEY }) },

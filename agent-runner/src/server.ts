@@ -11,6 +11,10 @@ import { ConversationWindow } from './memory/window.ts';
 import { LongTermMemory } from './memory/long-term.ts';
 import { createEmbedder } from './memory/embedders.ts';
 import { createTurnMemory } from './memory/turn-memory.ts';
+import { Escalation } from './escalation/handoff.ts';
+import { BudgetLedger } from './budget/ledger.ts';
+import { ConversationOrder } from './consumer/conversation-order.ts';
+import type { KonstructReplyV1 } from '@konstruct/core';
 import { AgentCache } from './loop/agent-cache.ts';
 import { Redis } from 'ioredis';
 import { createEventPublisher } from './events.ts';
@@ -35,7 +39,8 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
   });
   // The router picks the model per agent (preferences, then the default group) and falls back
   // along the chain; an override is a single model, asked for the configured default by name.
-  const model = overrides.model ?? createLlmRouter(config, { db, logger: logger.child({ source: 'llm' }) });
+  const router = overrides.model ? null : createLlmRouter(config, { db, logger: logger.child({ source: 'llm' }) });
+  const model: ChatModel = overrides.model ?? router!;
   const window = new ConversationWindow(redis, db, { ...config.memory.window, keyPrefix: config.redisKeyPrefix }, logger);
   const longTerm = new LongTermMemory({ db, embedder: createEmbedder(config.memory.embedder), logger });
   const memory = createTurnMemory({ window, longTerm, recallK: config.memory.recallK, logger });
@@ -44,12 +49,18 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     if (!found.ok) throw new Error(found.error);
     return found.value.memories.map((m) => ({ text: m.text, score: m.score, createdAt: m.createdAt }));
   };
+  const publishEvent = createEventPublisher(redis, config.redisKeyPrefix, logger);
+  const publishReply = (reply: KonstructReplyV1) =>
+    bus.publish('outbound', `outbound.${reply.channel.kind}`, reply, { messageId: `reply:${reply.inReplyTo}` });
+  const escalation = new Escalation({ db, publishReply, publishEvent, logger, onTranscriptChanged: (scope, id) => window.forget(scope, id) });
+  const ledger = new BudgetLedger({ db, logger, publishEvent });
   const tools = new ToolRegistry({
     db,
     keyring: keyringFrom(config.masterKey, config.previousMasterKeys),
     logger,
     allowPrivateNetwork: config.tools.allowPrivateNetwork,
     searchMemory,
+    requestHandoff: escalation.requestHandoff,
   });
   const handler = createInboundHandler({
     db,
@@ -61,9 +72,16 @@ export async function startRunner(config: RunnerConfig, logger: Logger, override
     memory,
     historyMessages: config.historyMessages,
     logger,
-    publishEvent: createEventPublisher(redis, config.redisKeyPrefix, logger),
-    publishReply: (reply) =>
-      bus.publish('outbound', `outbound.${reply.channel.kind}`, reply, { messageId: `reply:${reply.inReplyTo}` }),
+    publishEvent,
+    publishReply,
+    escalation,
+    order: new ConversationOrder(redis, config.redisKeyPrefix, config.conversationOrder, logger),
+    budgets: {
+      ledger,
+      maxTokens: config.llm.maxTokens,
+      ...(router && { chainFor: (req: Parameters<typeof router.chainFor>[0]) => router.chainFor(req) }),
+      cheaperCandidates: (config.llm.groups.cheap ?? []).map((d) => `${d.provider}:${d.model}`),
+    },
   });
   const consumer = await bus.consume('runnerInbound', handler, { prefetch: config.prefetch, concurrency: config.concurrency });
   const health = await startHealthServer({

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { simpleQuery } from '../support/simple-query.ts';
 import { databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
@@ -33,10 +34,10 @@ describe('runner: LLM fallback in a turn', () => {
   });
 
   async function auditsFor(messageTs: string) {
-    const { rows } = await owner.query(
+    const { rows } = await simpleQuery(owner, 
       `SELECT a.action, a.data FROM audit_events a JOIN messages m ON m.id::text = a.subject_id
-        WHERE a.tenant_id = $1 AND m.external_id LIKE $2 AND a.action LIKE 'llm.%' ORDER BY a.seq`,
-      [t.tenantId, `%${messageTs}%`],
+        WHERE a.tenant_id = $1 AND m.external_id LIKE '%' || $2 || '%' AND a.action LIKE 'llm.%' ORDER BY a.seq`,
+      [t.tenantId, messageTs],
     );
     return rows as { action: string; data: Record<string, any> }[];
   }
@@ -71,10 +72,10 @@ describe('runner: LLM fallback in a turn', () => {
     expect(audits[3]!.data).toMatchObject({ from: 'openai:gpt-4o-mini', to: 'anthropic:claude-3-5-haiku-latest', reasons: ['server_error'] });
 
     // Usage for the call that answered, and none for the failures.
-    const usage = await owner.query(
+    const usage = await simpleQuery(owner, 
       `SELECT u.provider, u.input_tokens FROM usage_records u JOIN conversations c ON c.id = u.conversation_id
-        WHERE u.tenant_id = $1 AND c.external_ref LIKE $2`,
-      [t.tenantId, `%${sent.threadTs}`],
+        WHERE u.tenant_id = $1 AND c.external_ref LIKE '%:' || $2`,
+      [t.tenantId, sent.threadTs],
     );
     expect(usage.rows.map((r) => r.provider)).toEqual(['anthropic']);
   });
@@ -110,10 +111,10 @@ describe('runner: LLM fallback in a turn', () => {
       expect(new Set(audits.filter((a) => a.data.outcome === 'error').map((a) => a.data.provider))).toEqual(new Set(['openai', 'anthropic']));
       expect(audits.some((a) => a.action === 'llm.fallback')).toBe(false);
       expect(audits.at(-1)!.data.reason).toMatch(/every deployment failed: openai:gpt-4o-mini .*anthropic:claude-3-5-haiku-latest/);
-      const reply = await owner.query(
+      const reply = await simpleQuery(owner, 
         `SELECT m.author FROM messages m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.tenant_id = $1 AND c.external_ref LIKE $2 AND m.direction = 'outbound'`,
-        [t.tenantId, `%${sent.threadTs}`],
+          WHERE m.tenant_id = $1 AND c.external_ref LIKE '%:' || $2 AND m.direction = 'outbound'`,
+        [t.tenantId, sent.threadTs],
       );
       expect(reply.rows.map((r) => r.author)).toEqual(['system']);
     } finally {

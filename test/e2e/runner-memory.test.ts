@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { simpleQuery } from '../support/simple-query.ts';
 import { databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
@@ -27,11 +28,11 @@ describe('runner: memory in a turn', () => {
     await owner.connect();
     redis = new Redis('redis://127.0.0.1:6379');
     const toolId = randomUUID();
-    await owner.query(
+    await simpleQuery(owner, 
       `INSERT INTO tool_definitions (id, tenant_id, name, description, kind, updated_at) VALUES ($1, $2, 'current_time', '', 'builtin', now())`,
       [toolId, t.tenantId],
     );
-    await owner.query('INSERT INTO agent_tools (tenant_id, agent_id, tool_id) VALUES ($1, $2, $3)', [t.tenantId, t.agentId, toolId]);
+    await simpleQuery(owner, 'INSERT INTO agent_tools (tenant_id, agent_id, tool_id) VALUES ($1, $2, $3)', [t.tenantId, t.agentId, toolId]);
   });
   afterAll(async () => {
     p.openai.respond();
@@ -41,7 +42,7 @@ describe('runner: memory in a turn', () => {
   });
 
   const conversationOf = async (threadTs: string) =>
-    (await owner.query('SELECT id FROM conversations WHERE tenant_id = $1 AND external_ref LIKE $2', [t.tenantId, `%:${threadTs}`])).rows[0]
+    (await simpleQuery(owner, `SELECT id FROM conversations WHERE tenant_id = $1 AND external_ref LIKE '%:' || $2`, [t.tenantId, threadTs])).rows[0]
       .id as string;
   const windowKey = (conversationId: string) => `${p.redisKeyPrefix}t:${t.tenantId}:win:${conversationId}`;
   const lastRequest = () => p.openai.chatRequests().at(-1)!;
@@ -98,7 +99,7 @@ describe('runner: memory in a turn', () => {
     const first = await mention(p, t, 'I am allergic to peanuts.', { user: 'U0LENA' });
     await waitForThreadPosts(p, first.threadTs, 1);
     await eventually(async () => {
-      const { rows } = await owner.query('SELECT text, end_user_external_id FROM memory_items WHERE tenant_id = $1', [t.tenantId]);
+      const { rows } = await simpleQuery(owner, 'SELECT text, end_user_external_id FROM memory_items WHERE tenant_id = $1', [t.tenantId]);
       expect(rows.map((r) => r.text)).toContain('I am allergic to peanuts.');
     });
 

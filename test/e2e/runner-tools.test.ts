@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { simpleQuery } from '../support/simple-query.ts';
 import { databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
@@ -23,11 +24,11 @@ describe('runner: tools in a turn', () => {
     owner = new pg.Client({ connectionString: databaseUrl() });
     await owner.connect();
     const toolId = randomUUID();
-    await owner.query(
+    await simpleQuery(owner, 
       `INSERT INTO tool_definitions (id, tenant_id, name, description, kind, updated_at) VALUES ($1, $2, 'current_time', '', 'builtin', now())`,
       [toolId, t.tenantId],
     );
-    await owner.query('INSERT INTO agent_tools (tenant_id, agent_id, tool_id) VALUES ($1, $2, $3)', [t.tenantId, t.agentId, toolId]);
+    await simpleQuery(owner, 'INSERT INTO agent_tools (tenant_id, agent_id, tool_id) VALUES ($1, $2, $3)', [t.tenantId, t.agentId, toolId]);
   });
   afterAll(async () => {
     p.openai.respond();
@@ -58,10 +59,10 @@ describe('runner: tools in a turn', () => {
     expect(post!.text).toBe(`It is ${result.utc} in Berlin.`);
 
     const audits = await eventually(async () => {
-      const { rows } = await owner.query(
+      const { rows } = await simpleQuery(owner, 
         `SELECT a.action, a.data FROM audit_events a JOIN messages m ON m.id::text = a.subject_id
-          WHERE a.tenant_id = $1 AND m.external_id LIKE $2 ORDER BY a.seq`,
-        [t.tenantId, `%${sent.ts}%`],
+          WHERE a.tenant_id = $1 AND m.external_id LIKE '%' || $2 || '%' ORDER BY a.seq`,
+        [t.tenantId, sent.ts],
       );
       expect(rows.length).toBe(3);
       return rows as { action: string; data: Record<string, any> }[];
@@ -71,10 +72,10 @@ describe('runner: tools in a turn', () => {
     // Argument values never reach the audit trail.
     expect(JSON.stringify(audits[2]!.data)).not.toContain('Berlin');
 
-    const usage = await owner.query(
+    const usage = await simpleQuery(owner, 
       `SELECT u.model, u.input_tokens FROM usage_records u JOIN conversations c ON c.id = u.conversation_id
-        WHERE u.tenant_id = $1 AND c.external_ref LIKE $2`,
-      [t.tenantId, `%${sent.threadTs}`],
+        WHERE u.tenant_id = $1 AND c.external_ref LIKE '%:' || $2`,
+      [t.tenantId, sent.threadTs],
     );
     expect(usage.rows).toHaveLength(2);
   });
@@ -89,10 +90,10 @@ describe('runner: tools in a turn', () => {
     const [post] = await waitForThreadPosts(p, sent.threadTs, 1);
     expect(post!.text).toBe('Tool said: error');
     const tool = await eventually(async () => {
-      const { rows } = await owner.query(
+      const { rows } = await simpleQuery(owner, 
         `SELECT a.data FROM audit_events a JOIN messages m ON m.id::text = a.subject_id
-          WHERE a.tenant_id = $1 AND m.external_id LIKE $2 AND a.action = 'tool.call'`,
-        [t.tenantId, `%${sent.ts}%`],
+          WHERE a.tenant_id = $1 AND m.external_id LIKE '%' || $2 || '%' AND a.action = 'tool.call'`,
+        [t.tenantId, sent.ts],
       );
       expect(rows).toHaveLength(1);
       return rows[0].data;

@@ -50,3 +50,26 @@ export async function waitForThreadPosts(p: Platform, threadTs: string, n: numbe
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A plain message (no mention) in a thread, as Slack sends it for a reply in a thread. */
+export async function threadMessage(
+  p: Platform,
+  tenant: SlackTenant,
+  text: string,
+  opts: { threadTs: string; channel: string; user?: string },
+): Promise<{ ts: string }> {
+  const ev = slackFixture('thread_reply');
+  const ts = uniqueTs();
+  ev.team_id = tenant.teamId;
+  ev.authorizations[0].team_id = tenant.teamId;
+  ev.event_id = `Ev${ts.replace('.', '')}T${counter}`;
+  ev.event.ts = ev.event.event_ts = ts;
+  ev.event.thread_ts = opts.threadTs;
+  ev.event.channel = opts.channel;
+  ev.event.user = opts.user ?? 'U0HUMAN01';
+  ev.event.parent_user_id = 'U0BOTUSER';
+  ev.event.text = text;
+  ev.event.client_msg_id = `msg-${ts}`;
+  expect((await postSlack(p.bridge.url, ev, p.signingSecret)).status).toBe(200);
+  return { ts };
+}

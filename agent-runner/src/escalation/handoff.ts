@@ -46,6 +46,12 @@ export interface EscalationDeps {
   db: Db;
   publishReply(reply: KonstructReplyV1): Promise<void>;
   publishEvent?(event: TenantEvent): void;
+  /**
+   * After a person's message was relayed into the conversation, and after a release: e.g. drop
+   * the conversation's cached window so the employee's next prompt is rebuilt from Postgres,
+   * including what the people wrote (whoever releases it, Slack or the API).
+   */
+  onTranscriptChanged?(scope: TenantScope, conversationId: string): Promise<void>;
   logger: Logger;
 }
 
@@ -322,8 +328,55 @@ export class Escalation {
         handoffId: handoff.id,
       });
     }
+    await this.deps.onTranscriptChanged?.(scope, handoff.conversationId).catch((e: unknown) => log.warn({ err: e }, 'after-relay hook failed'));
     log.info('human message relayed to the customer');
     return 'ack';
+  }
+
+  /**
+   * Posts what the customer wrote while the conversation is paused into the open handoff's
+   * Slack thread. The row answers the customer's message (`inReplyToId`), so a redelivery
+   * re-publishes it instead of posting twice. No open handoff or no thread yet: nothing to do.
+   */
+  async forwardToHumans(scope: TenantScope, m: { conversationId: string; inboundId: string; text: string }): Promise<void> {
+    if (!m.text.trim()) return;
+    const found = await this.deps.db.withTenant(scope, async (tx) => {
+      const handoff = await tx.handoff.findFirst({ where: { conversationId: m.conversationId, status: 'open' }, orderBy: { createdAt: 'desc' } });
+      const thread = handoff?.humanThread as Partial<HumanThread> | undefined;
+      const target = parseTarget(thread);
+      if (!handoff || !thread?.ts || !thread.humanConversationId || !target) return null;
+      const text = `*Customer:* ${m.text}`;
+      await tx.message.createMany({
+        data: [
+          {
+            id: randomUUID(),
+            tenantId: scope.tenantId,
+            conversationId: thread.humanConversationId,
+            direction: 'outbound',
+            author: 'end_user',
+            channelKind: 'slack',
+            inReplyToId: m.inboundId,
+            text,
+            deliveryState: 'pending',
+          },
+        ],
+        skipDuplicates: true,
+      });
+      const row = await tx.message.findUniqueOrThrow({ where: { inReplyToId: m.inboundId }, select: { id: true, text: true, deliveryState: true } });
+      return { row, handoffId: handoff.id, ts: thread.ts, humanConversationId: thread.humanConversationId, target };
+    });
+    if (!found || found.row.deliveryState !== 'pending') return;
+    await this.deps.publishReply({
+      v: 1,
+      id: found.row.id,
+      tenantId: scope.tenantId,
+      channel: { kind: 'slack', connectionId: found.target.connectionId, address: found.target.channel },
+      conversationId: found.humanConversationId,
+      inReplyTo: m.inboundId,
+      thread: { replyTo: found.ts },
+      recipient: { externalId: found.target.channel },
+      text: found.row.text,
+    });
   }
 
   /** Hands the conversation back to the employee (from Slack or an API); idempotent. */
@@ -356,6 +409,7 @@ export class Escalation {
       return 'ack';
     }
     log.info({ releasedBy }, 'conversation handed back to the employee');
+    await this.deps.onTranscriptChanged?.(scope, r.handoff!.conversationId).catch((e: unknown) => log.warn({ err: e }, 'after-release hook failed'));
     this.deps.publishEvent?.({
       type: 'conversation',
       tenantId: scope.tenantId,

@@ -4,6 +4,7 @@ import type { AgentProfile } from './prompt.ts';
 export interface CachedAgent extends AgentProfile {
   id: string;
   modelPreferences: unknown;
+  onBudgetExhausted: 'refuse' | 'cheaper_model' | 'handoff';
 }
 
 /**
@@ -38,6 +39,7 @@ export class AgentCache {
               systemPrompt: true,
               businessFunctions: true,
               modelPreferences: true,
+              onBudgetExhausted: true,
             },
           },
         },

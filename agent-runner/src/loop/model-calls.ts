@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../audit/recorder.ts';
+import { BudgetBlocked } from './budgeted-model.ts';
 import { LlmAborted, LlmUnavailable, type ChatModel, type ChatResult, type LlmAttempt, type RoutedResult } from '../llm/types.ts';
 
 /** One model call of a turn: every attempt the router made for it, and the answer if there was one. */
@@ -31,6 +32,8 @@ export function recordingModel(model: ChatModel, calls: ModelCall[]): ChatModel 
         calls.push({ attempts, result, fellBack: routed.fellBack === true });
         return result;
       } catch (e) {
+        // Refused by a budget before any provider was asked: audited as budget.blocked, not as a call.
+        if (e instanceof BudgetBlocked) throw e;
         const fromError = e instanceof LlmUnavailable || e instanceof LlmAborted ? e.attempts : [];
         const attempts = seen.length ? seen : fromError.length ? fromError : [failedAttempt(e, req.model, Date.now() - started)];
         calls.push({ attempts, result: null, fellBack: false, error: e });

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { buildPrompt, systemPrompt, unavailableReply, type AgentProfile, type HistoryEntry } from './prompt.ts';
+import { buildPrompt, buildWindowPrompt, systemPrompt, unavailableReply, type AgentProfile, type HistoryEntry } from './prompt.ts';
+import { scopeInstructions } from '../scoping/scope-step.ts';
 
 const agent: AgentProfile = {
   name: 'Mia',
@@ -113,5 +114,30 @@ describe('unavailableReply', () => {
     expect(reply).toContain('Mia is unavailable');
     expect(unavailableReply('Otto')).toContain('Otto');
     expect(unavailableReply('Otto')).not.toContain('Mia');
+  });
+});
+
+describe('buildWindowPrompt', () => {
+  const shop = { name: 'Wanda', role: '', persona: '', jobDescription: '', statementOfWork: '', systemPrompt: 'Be brief.', businessFunctions: ['returns'] };
+  const memory = 'What you remember from earlier conversations:\n- "I am allergic to peanuts."';
+
+  it('passes the window through as it is, tool calls with their results, then the new message', () => {
+    const window = [
+      { role: 'user' as const, content: 'what time is it?' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'call_1', name: 'current_time', arguments: {} }] },
+      { role: 'tool' as const, toolCallId: 'call_1', name: 'current_time', content: '{"utc":"…"}' },
+      { role: 'assistant' as const, content: 'It is noon.' },
+    ];
+    const messages = buildWindowPrompt(shop, window, 'thanks');
+    expect(messages.slice(1, -1)).toEqual(window);
+    expect(messages.at(-1)).toEqual({ role: 'user', content: 'thanks' });
+  });
+
+  it('puts recalled memories after the operator prompt and before the scope rules of a scoped channel', () => {
+    const system = String(buildWindowPrompt(shop, [], 'hi', { channel: 'whatsapp', memory })[0]!.content);
+    const at = (s: string) => system.indexOf(s);
+    expect(at('Be brief.')).toBeLessThan(at(memory));
+    expect(at(memory)).toBeLessThan(at(scopeInstructions(shop.businessFunctions)));
+    expect(String(buildWindowPrompt(shop, [], 'hi', { channel: 'slack' })[0]!.content)).not.toContain('remember');
   });
 });

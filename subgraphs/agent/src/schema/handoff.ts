@@ -1,7 +1,9 @@
-import { tenantOf } from '@konstruct/graphql';
+import { forbidden, tenantForWrite, tenantOf } from '@konstruct/graphql';
+import { releaseHandoff } from '../data/handoffs.ts';
+import { resolveResult } from './results.ts';
 import { getAgent } from '../data/agents.ts';
 import { getConversation, getHandoff, listHandoffs } from '../data/conversations.ts';
-import { builder } from '../builder.ts';
+import { builder, NotFound } from '../builder.ts';
 import { HandoffStatusEnum } from './enums.ts';
 import { pageArgs } from './page-args.ts';
 import { AgentRef, ConversationRef, HandoffPage, HandoffRef } from './refs.ts';
@@ -44,5 +46,24 @@ builder.queryFields((t) => ({
     description: 'Newest first; optionally only open or only released ones.',
     args: { status: t.arg({ type: HandoffStatusEnum }), ...pageArgs },
     resolve: (_root, { status, ...page }, ctx) => listHandoffs(ctx.db, tenantOf(ctx), { status }, page),
+  }),
+}));
+
+const ReleaseHandoffResult = builder.unionType('ReleaseHandoffResult', {
+  types: [HandoffRef, NotFound],
+  resolveType: resolveResult('Handoff'),
+});
+
+builder.mutationFields((t) => ({
+  releaseHandoff: t.field({
+    type: ReleaseHandoffResult,
+    description: 'Hands the conversation back to its agent: it answers the customer again. Releasing twice changes nothing.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => {
+      const scope = tenantForWrite(ctx);
+      const actor = ctx.identity.actor;
+      if (actor.kind === 'anonymous') throw forbidden('releasing a handoff needs an operator or an API key');
+      return releaseHandoff(ctx.db, scope, String(id), actor);
+    },
   }),
 }));
