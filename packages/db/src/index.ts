@@ -12,3 +12,5 @@ export {
   EXACT_ONLY_MODELS,
 } from './memory-search.ts';
 export type { MemoryPlan, MemoryVectorQuery, MemoryVectorHit, MemorySearchResult } from './memory-search.ts';
+export { auditRow, recordAudit } from './audit.ts';
+export type { AuditEntry } from './audit.ts';

@@ -1,15 +1,8 @@
 import type { Redis } from 'ioredis';
 import { tenantEventsChannel, type Logger, type TenantEvent } from '@konstruct/core';
-import { Prisma, tenantScope, type Db } from '@konstruct/db';
+import { auditRow, recordAudit, tenantScope, type AuditEntry, type Db } from '@konstruct/db';
 
-export interface AuditEntry {
-  actorKind: 'agent' | 'operator' | 'system' | 'end_user' | 'api_key';
-  actorId?: string;
-  action: string;
-  subjectType?: string;
-  subjectId?: string;
-  data?: Record<string, unknown>;
-}
+export type { AuditEntry };
 
 export interface DeliveryProblem {
   /** The outbound reply that did not reach the user. */
@@ -112,12 +105,9 @@ export class DeliveryFeedback {
 
   /** Appends to the tenant's audit trail; a failure is logged with the entry, never thrown. */
   async audit(tenantId: string, entry: AuditEntry): Promise<void> {
-    try {
-      await this.db.withTenant(tenantScope(tenantId), (tx) => tx.auditEvent.create({ data: auditRow(tenantId, entry) }));
-    } catch (e) {
-      this.log.error({ err: e, audit: { tenantId, ...entry } }, 'audit event could not be recorded');
-    }
+    await recordAudit(this.db, tenantScope(tenantId), entry, this.log);
   }
+
 
   /** Live event on the tenant's Redis channel; fire and forget. */
   publish(event: TenantEvent): void {
@@ -125,16 +115,4 @@ export class DeliveryFeedback {
       this.log.warn({ err: (e as Error).message, type: event.type }, 'live event not published');
     });
   }
-}
-
-function auditRow(tenantId: string, e: AuditEntry): Prisma.AuditEventUncheckedCreateInput {
-  return {
-    tenantId,
-    actorKind: e.actorKind,
-    actorId: e.actorId ?? null,
-    action: e.action,
-    subjectType: e.subjectType ?? null,
-    subjectId: e.subjectId ?? null,
-    data: (e.data ?? {}) as Prisma.InputJsonValue,
-  };
 }
