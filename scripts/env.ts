@@ -18,6 +18,7 @@ const schema = z
     SLACK_TEAM_ID: z.string().default('T0001ACME'),
     BRIDGE_URL: z.string().url().default('http://127.0.0.1:3000'),
     KONSTRUCT_ADMIN_PASSWORD: z.string().optional(),
+    MEMORY_INDEX_THRESHOLD: z.coerce.number().int().min(1).default(5_000),
   })
   .transform((e) => ({
     nodeEnv: e.NODE_ENV,
@@ -34,6 +35,7 @@ const schema = z
     slackTeamId: e.SLACK_TEAM_ID,
     bridgeUrl: e.BRIDGE_URL,
     adminPasswordGiven: e.KONSTRUCT_ADMIN_PASSWORD !== undefined,
+    memoryIndexThreshold: e.MEMORY_INDEX_THRESHOLD,
   }));
 
 export type LauncherConfig = z.output<typeof schema>;

@@ -7,12 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EnvError, keyringFrom, safeUrl } from '@konstruct/core';
+import pg from 'pg';
+import { EnvError, createLogger, keyringFrom, safeUrl } from '@konstruct/core';
 import { migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@konstruct/db/admin';
 import { inheritedEnv, loadEnv } from './env.ts';
 import { loadDevSecrets } from './dev-secrets.ts';
 import { hasPlatformOperator, seedDemo } from './seed.ts';
 import { randomBytes } from 'node:crypto';
+import { startMemoryIndexMaintenance } from '../agent-runner/src/memory/maintenance.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -113,6 +115,14 @@ if (!config.adminPasswordGiven && config.nodeEnv !== 'production' && !(await has
   secrets.KONSTRUCT_ADMIN_PASSWORD = firstAdmin.password;
 }
 
+// Long-term memory indexes need the table owner, which only the launcher is on a dev machine.
+const ownerPool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+const memoryMaintenance = startMemoryIndexMaintenance(ownerPool, {
+  threshold: config.memoryIndexThreshold,
+  intervalMs: 10 * 60_000,
+  logger: createLogger('memory-maintain', config.logLevel),
+});
+
 mkdirSync(config.dataDir, { recursive: true });
 writeFileSync(
   `${config.dataDir}/runtime.json`,
@@ -197,6 +207,8 @@ async function shutdown(code: number) {
         }),
     ),
   );
+  await memoryMaintenance?.stop().catch(() => undefined);
+  await ownerPool?.end().catch(() => undefined);
   await embedded?.stop().catch(() => undefined);
   console.log('• stopped');
   process.exit(code);
