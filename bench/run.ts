@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs the benchmarks and rewrites their sections in bench/RESULTS.md.
- * BENCH_ONLY=webhook|ack|gateway|memory runs one of them. With BENCH_CPU_PROF=dir (every child process
+ * BENCH_ONLY=webhook|ack|runner|gateway|memory runs one of them. With BENCH_CPU_PROF=dir (every child process
  * writes a CPU profile there) the numbers are printed but not written: profiling slows them.
  */
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { parseEnv } from '@konstruct/core';
 import { report, webhookToLlm } from './webhook-to-llm.ts';
 import { gatewayBench, gatewayReport } from './gateway.ts';
 import { ackReport, webhookAck } from './webhook-ack.ts';
+import { runnerReport, runnerThroughput } from './runner-throughput.ts';
 import { memoryRecallBench, memoryRecallReport } from './memory-recall.ts';
 import { writeSection } from './lib/results.ts';
 
@@ -20,11 +21,13 @@ const positiveList = (fallback: string) =>
 
 const env = parseEnv(
   z.object({
-    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'ack', 'gateway', 'memory']).optional()),
+    BENCH_ONLY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['webhook', 'ack', 'runner', 'gateway', 'memory']).optional()),
     BENCH_RATES: positiveList('20,200'),
     BENCH_SECONDS: z.coerce.number().positive().default(30),
     BENCH_ACK_RATES: positiveList('300'),
     BENCH_ACK_SECONDS: z.coerce.number().positive().default(20),
+    BENCH_RUNNER_MESSAGES: z.coerce.number().int().min(100).default(2000),
+    BENCH_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).default(32),
     BENCH_FLOOR_SAMPLES: z.coerce.number().int().positive().default(1000),
     /** Concurrent connections; each level runs every target; the first is the headline. */
     BENCH_GATEWAY_CONNECTIONS: positiveList('32,1').refine((v) => v.every(Number.isInteger), 'whole numbers'),
@@ -55,11 +58,16 @@ function publish(id: string, md: string) {
   console.log(`bench/RESULTS.md updated (${id})`);
 }
 
-const runs = (name: 'webhook' | 'ack' | 'gateway' | 'memory') => env.BENCH_ONLY === undefined || env.BENCH_ONLY === name;
+const runs = (name: 'webhook' | 'ack' | 'runner' | 'gateway' | 'memory') => env.BENCH_ONLY === undefined || env.BENCH_ONLY === name;
 
 if (runs('ack')) {
   const result = await webhookAck({ rates: env.BENCH_ACK_RATES, seconds: env.BENCH_ACK_SECONDS, floorSamples: env.BENCH_FLOOR_SAMPLES });
   publish('webhook-ack', ackReport(result));
+}
+
+if (runs('runner')) {
+  const result = await runnerThroughput({ messages: env.BENCH_RUNNER_MESSAGES, concurrency: env.BENCH_RUNNER_CONCURRENCY, floorSeconds: 10 });
+  publish('runner-throughput', runnerReport(result));
 }
 
 if (runs('webhook')) {
