@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { keyringFrom } from '@konstruct/core';
 import { schema as tenancySchema } from '../../subgraphs/tenancy/src/index.ts';
 import { RedisRateLimitCounters } from '../../subgraphs/tenancy/src/domain/rate-limit-counters.ts';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { postSlack, slackFixture } from '../support/slack.ts';
 import { as, startTestSubgraph } from '../support/subgraph.ts';
@@ -28,7 +28,7 @@ describe('rate limits end to end', () => {
   beforeAll(async () => {
     // No outbound pacing: the timing measured here is the rate limit's alone.
     p = await startPlatform(databaseUrl(), { bridgeEnv: { SLACK_CHANNEL_INTERVAL_MS: '0' } });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
     redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleQuery } from '../support/simple-query.ts';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 import { mention, waitForThreadPosts } from '../support/runner-turns.ts';
@@ -22,7 +22,7 @@ describe('runner: budgets in a turn', () => {
     p = await startPlatform(databaseUrl(), {
       runnerEnv: { LLM_MODEL_GROUPS: JSON.stringify({ default: ['openai:gpt-4o-mini'], cheap: ['openai:gpt-4o-mini'] }) },
     });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
   });
   afterAll(async () => {

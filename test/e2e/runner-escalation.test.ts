@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleQuery } from '../support/simple-query.ts';
 import { Redis } from 'ioredis';
-import { appDb, databaseUrl } from '../support/db.ts';
+import { OwnerClient, appDb, databaseUrl } from '../support/db.ts';
 import { tenantScope } from '@konstruct/db';
 import { releaseHandoff } from '../../subgraphs/agent/src/data/handoffs.ts';
 import { eventually } from '../support/eventually.ts';
@@ -29,7 +29,7 @@ describe('runner: escalation and handoff', () => {
   beforeAll(async () => {
     p = await startPlatform(databaseUrl(), { runnerEnv: { LLM_MAX_RETRIES: '0' } });
     t = await seedSlackTenant(databaseUrl(), p.masterKey, { agentName: 'Ava' });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
     const target = JSON.stringify({ kind: 'slack', connectionId: t.connectionId, channel: HUMANS });
     const rule = (trigger: string, pattern: string | null, threshold: number | null = null) =>
@@ -274,7 +274,7 @@ describe('runner: handoff for a WhatsApp customer', () => {
   beforeAll(async () => {
     p = await startPlatform(databaseUrl(), { whatsapp: { pairIntervalMs: 300, sendingGraceMs: 2_000 } });
     wa = await seedWhatsAppTenant(databaseUrl(), p.masterKey);
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
     // The same tenant's Slack workspace, where its people work.
     const connectionId = randomUUID();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleQuery } from '../support/simple-query.ts';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 import { mention, waitForThreadPosts } from '../support/runner-turns.ts';
@@ -23,7 +23,7 @@ describe('runner: LLM fallback in a turn', () => {
       runnerEnv: { LLM_MAX_RETRIES: '1', LLM_RETRY_BASE_MS: '20', LLM_RETRY_MAX_MS: '50', LLM_COOLDOWN_FAILURES: '1000', LLM_TIMEOUT_MS: '700' },
     });
     t = await seedSlackTenant(databaseUrl(), p.masterKey, { agentName: 'Ava' });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { simpleQuery } from '../support/simple-query.ts';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 import { mention, waitForThreadPosts } from '../support/runner-turns.ts';
@@ -24,7 +24,7 @@ describe('runner: memory in a turn', () => {
   beforeAll(async () => {
     p = await startPlatform(databaseUrl());
     t = await seedSlackTenant(databaseUrl(), p.masterKey, { agentName: 'Ava' });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
     redis = new Redis('redis://127.0.0.1:6379');
     const toolId = randomUUID();

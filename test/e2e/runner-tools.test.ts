@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleQuery } from '../support/simple-query.ts';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 import { mention, waitForThreadPosts } from '../support/runner-turns.ts';
@@ -21,7 +21,7 @@ describe('runner: tools in a turn', () => {
   beforeAll(async () => {
     p = await startPlatform(databaseUrl());
     t = await seedSlackTenant(databaseUrl(), p.masterKey, { agentName: 'Ava' });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
     const toolId = randomUUID();
     await simpleQuery(owner, 

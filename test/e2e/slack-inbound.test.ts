@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { KonstructMessageV1 } from '@konstruct/core';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { postSlack, slackFixture, slackHeaders } from '../support/slack.ts';
 import { seedSlackTenant, type SlackTenant } from '../support/platform.ts';
 import { startSlackBridge, type SlackBridge } from '../support/slack-bridge.ts';
@@ -18,7 +18,7 @@ describe('Slack inbound', () => {
 
   beforeAll(async () => {
     sb = await startSlackBridge(databaseUrl());
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
   });
   afterAll(async () => {

@@ -5,7 +5,7 @@ import slackOAuth from '@slack/oauth';
 import { decryptSecret, keyringFrom, secretContext, signInstallTicket, type Identity } from '@konstruct/core';
 import { schema as tenancySchema } from '../../subgraphs/tenancy/src/index.ts';
 import { slackStateSecret, SLACK_BOT_SCOPES } from '../../channel-bridge/src/channels/slack/install.ts';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { postSlack, slackFixture } from '../support/slack.ts';
 import { as, startTestSubgraph } from '../support/subgraph.ts';
 import { startSlackBridge, type SlackBridge } from '../support/slack-bridge.ts';
@@ -38,7 +38,7 @@ describe('Slack OAuth install', () => {
       keyring: keyringFrom(sb.masterKey),
       bridgePublicUrl: sb.bridge.url,
     });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
   });
   afterAll(async () => {

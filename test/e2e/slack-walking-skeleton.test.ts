@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { databaseUrl } from '../support/db.ts';
+import { OwnerClient, databaseUrl } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { postSlack, slackFixture } from '../support/slack.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
@@ -18,7 +18,7 @@ describe('Slack message end to end', () => {
     p = await startPlatform(databaseUrl());
     // The fixture's workspace belongs to this tenant.
     acme = await seedSlackTenant(databaseUrl(), p.masterKey, { teamId: 'T0001ACME', agentName: 'Ava', persona: 'Cheerful bakery assistant.' });
-    owner = new pg.Client({ connectionString: databaseUrl() });
+    owner = new OwnerClient({ connectionString: databaseUrl() });
     await owner.connect();
   });
   afterAll(async () => {
