@@ -143,6 +143,19 @@ describe('Slack OAuth install', () => {
       installer: { slackUserId: 'U0INSTALLER', operatorId: admin.actor.kind === 'operator' ? admin.actor.id : null },
     });
 
+    // The install is in the tenant's audit trail, by the operator who made the link, without secrets.
+    const audit = await owner.query(`SELECT actor_kind, actor_id, action, subject_id, data FROM audit_events WHERE tenant_id = $1`, [tenantId]);
+    expect(audit.rows).toEqual([
+      expect.objectContaining({
+        actor_kind: 'operator',
+        actor_id: admin.actor.kind === 'operator' ? admin.actor.id : null,
+        action: 'channel.slack_installed',
+        subject_id: row.id,
+        data: expect.objectContaining({ teamId: team.id, agentId }),
+      }),
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain(grant.token);
+
     // A signed event for the new workspace reaches the tenant, with the installed bot's mention stripped.
     const from = sb.inbound.length;
     const ev = slackFixture('app_mention');
@@ -175,6 +188,8 @@ describe('Slack OAuth install', () => {
     expect(decryptSecret(keyringFrom(sb.masterKey), after.bot_token_enc, secretContext('channel_connections', 'bot_token', after.id))).toBe(tokens[1]);
     const { rows } = await owner.query(`SELECT count(*)::int AS n FROM channel_connections WHERE external_id = $1`, [team.id]);
     expect(rows[0].n).toBe(1);
+    const audit = await owner.query(`SELECT action FROM audit_events WHERE tenant_id = $1 ORDER BY seq`, [tenantId]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['channel.slack_installed', 'channel.slack_reinstalled']);
   });
 
   it('refuses a workspace already connected to another tenant, changing nothing', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
 import { z } from 'zod';
 import { decryptSecret, encryptSecret, secretContext, secretHint, type Logger, type MasterKeyring } from '@konstruct/core';
-import { Prisma, tenantScope, type Db } from '@konstruct/db';
+import { Prisma, auditRow, tenantScope, type Db } from '@konstruct/db';
 
 /** What the signed OAuth state carries from the install ticket to the stored installation. */
 export const InstallMetadata = z.object({
@@ -111,6 +111,17 @@ export class PostgresInstallationStore implements InstallationStore {
             data: { id, tenantId, kind: 'slack', externalId: teamId, appId: PLATFORM_APP, agentId: agent, ...secrets },
           });
         }
+        // The install lands in the tenant's audit trail with the connection it wrote.
+        await tx.auditEvent.create({
+          data: auditRow(tenantId, {
+            actorKind: 'operator',
+            ...(operatorId ? { actorId: operatorId } : {}),
+            action: existing ? 'channel.slack_reinstalled' : 'channel.slack_installed',
+            subjectType: 'channel_connection',
+            subjectId: id,
+            data: { teamId, teamName: installation.team?.name ?? null, agentId: agent, scopes: bot.scopes, slackUserId: installation.user?.id ?? null },
+          }),
+        });
         return {
           connectionId: id,
           tenantId,
