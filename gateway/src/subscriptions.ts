@@ -117,6 +117,22 @@ function buildSubscriptionSchema(apiSchema: GraphQLSchema, deps: SubscriptionDep
     }),
   });
 
+  const DeliveryAlertEvent = new GraphQLObjectType({
+    name: 'DeliveryAlertEvent',
+    description: 'A reply did not reach the customer and a person should look: held (e.g. outside WhatsApp’s 24-hour window with no template) or failed.',
+    fields: () => ({
+      tenantId: { type: new GraphQLNonNull(GraphQLID) },
+      conversationId: { type: new GraphQLNonNull(GraphQLID) },
+      messageId: { type: new GraphQLNonNull(GraphQLID) },
+      channelKind: { type: new GraphQLNonNull(GraphQLString) },
+      state: { type: new GraphQLNonNull(GraphQLString) },
+      code: { type: GraphQLString, description: 'The vendor’s error code, e.g. WhatsApp 131047.' },
+      reason: { type: new GraphQLNonNull(GraphQLString) },
+      at: { type: new GraphQLNonNull(GraphQLString) },
+      ...entityField('conversation', Conversation, 'conversationId'),
+    }),
+  });
+
   const field = (type: GraphQLObjectType, eventType: TenantEvent['type'], description: string) => ({
     type: new GraphQLNonNull(type),
     description,
@@ -128,12 +144,13 @@ function buildSubscriptionSchema(apiSchema: GraphQLSchema, deps: SubscriptionDep
     usageUpdated: field(UsageEvent, 'usage', 'Tokens and cost per agent, as each model call is settled.'),
     conversationUpdated: field(ConversationEvent, 'conversation', 'A conversation got a new message or changed state.'),
     escalationRaised: field(EscalationEvent, 'escalation', 'The employee handed a conversation to a person.'),
+    deliveryAlertRaised: field(DeliveryAlertEvent, 'delivery_alert', 'A reply was held or failed to reach the customer.'),
   };
   const config = apiSchema.toConfig();
   return new GraphQLSchema({
     ...config,
     subscription: new GraphQLObjectType({ name: 'Subscription', fields: subscriptionFields }),
-    types: [...config.types.filter((t) => t.name !== 'Subscription'), UsageEvent, ConversationEvent, EscalationEvent],
+    types: [...config.types.filter((t) => t.name !== 'Subscription'), UsageEvent, ConversationEvent, EscalationEvent, DeliveryAlertEvent],
   });
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { encryptSecret, keyringFrom, secretContext, secretHint } from '@konstruct/core';
+import { encryptSecret, keyringFrom, secretContext, secretHint, tenantEventsChannel } from '@konstruct/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleQuery } from '../support/simple-query.ts';
@@ -69,6 +69,11 @@ describe('runner: escalation and handoff', () => {
   it('hands over on a keyword, pauses the employee, relays the human, and releases', async () => {
     const humansBefore = humanPosts().length;
     const llmBefore = p.openai.chatRequests().length;
+    // Operators watching live (escalationRaised) hear of the handoff from the runner.
+    const live = new Redis('redis://127.0.0.1:6379');
+    const liveEvents: { type: string; handoffId?: string; conversationId?: string; reason?: string }[] = [];
+    live.on('message', (_c: string, raw: string) => liveEvents.push(JSON.parse(raw)));
+    await live.subscribe(tenantEventsChannel(p.redisKeyPrefix, t.tenantId));
     const sent = await mention(p, t, 'I want a refund for my broken cake');
 
     // The customer is told a person takes over; the model was not asked.
@@ -105,6 +110,9 @@ describe('runner: escalation and handoff', () => {
     });
     expect(handoff.status).toBe('open');
     expect(handoff.reason).toContain('refund');
+    await eventually(() => expect(liveEvents.filter((e) => e.type === 'escalation')).toHaveLength(1));
+    expect(liveEvents.find((e) => e.type === 'escalation')).toMatchObject({ handoffId: handoff.id, conversationId: conv.id });
+    live.disconnect();
     expect(handoff.human_thread).toMatchObject({ kind: 'slack', channel: HUMANS, connectionId: t.connectionId });
     const audits = await simpleQuery(owner, `SELECT action, data FROM audit_events WHERE tenant_id = $1 AND subject_id IN ($2, $3) ORDER BY seq`, [
       t.tenantId,

@@ -154,6 +154,37 @@ describe('live subscriptions through the gateway', () => {
     esc.dispose();
   });
 
+  it('delivers delivery alerts (a held or failed reply) with the conversation resolved through the gateway', async () => {
+    const client = wsClient({ authorization: `Bearer ${token}` });
+    const conv = subscribe(client, `subscription($t: ID!) { conversationUpdated(tenantId: $t) { conversationId } }`, { t: acme.tenantId });
+    const alerts = subscribe(client, `subscription($t: ID!) { deliveryAlertRaised(tenantId: $t) { messageId state code reason conversation { id } } }`, { t: acme.tenantId });
+    await new Promise((r) => setTimeout(r, 300));
+    await postSlack(p.bridge.url, mention(acme.teamId, 'is the shop open today?'), p.signingSecret);
+    const c = await conv.next(10_000);
+    const conversationId = c.data.conversationUpdated.conversationId;
+
+    // The WhatsApp sender publishes these (channel-bridge/src/channels/whatsapp/feedback.ts); the delivery path is the same.
+    const redis = new Redis();
+    const event = {
+      type: 'delivery_alert',
+      tenantId: acme.tenantId,
+      conversationId,
+      messageId: randomUUID(),
+      channelKind: 'whatsapp',
+      state: 'held',
+      code: '131047',
+      reason: 'outside the 24-hour window and no template is configured',
+      at: new Date().toISOString(),
+    };
+    await redis.publish(tenantEventsChannel(p.redisKeyPrefix, acme.tenantId), JSON.stringify(event));
+    redis.disconnect();
+    const a = await alerts.next(5_000);
+    expect(a.errors).toBeUndefined();
+    expect(a.data.deliveryAlertRaised).toEqual({ messageId: event.messageId, state: 'held', code: '131047', reason: event.reason, conversation: { id: conversationId } });
+    conv.dispose();
+    alerts.dispose();
+  });
+
   it('closes connections without valid credentials', async () => {
     const anon = subscribe(wsClient({}), USAGE, { t: acme.tenantId });
     const forged = subscribe(wsClient({ authorization: 'Bearer not-a-token' }), USAGE, { t: acme.tenantId });

@@ -231,6 +231,16 @@ export class Escalation {
     const id = post?.handoffId ?? handoffId;
     if (result.created) {
       log.info({ handoffId: id, trigger: input.trigger }, 'conversation handed to a person');
+      const at = new Date().toISOString();
+      this.deps.publishEvent?.({
+        type: 'escalation',
+        tenantId: scope.tenantId,
+        handoffId: id,
+        conversationId: input.conversationId,
+        agentId: input.agent.id,
+        reason: input.reason.slice(0, 500),
+        at,
+      });
       this.deps.publishEvent?.({
         type: 'conversation',
         tenantId: scope.tenantId,
