@@ -6,19 +6,15 @@
  * many concurrent connections as the runner uses. The ratio says how many such transactions'
  * worth of database time one message costs.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Connection } from 'rabbitmq-client';
-import { connectBus, deleteTopology } from '@konstruct/bus';
+import { randomUUID } from 'node:crypto';
+import { connectBus } from '@konstruct/bus';
 import { createDb, tenantScope } from '@konstruct/db';
 import type { KonstructMessageV1Input } from '@konstruct/core';
 import { startFakeOpenAI } from '../test/fakes/index.ts';
-import { seedSlackTenant } from '../test/support/platform.ts';
-import { allowHighRates } from './webhook-to-llm.ts';
-import { freePort, firstJsonLine, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
+import { freePort, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
 import { machine } from './lib/machine.ts';
+import { AMQP_URL, startBenchStack } from './lib/stack.ts';
 
-const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface RunnerBenchOptions {
   messages: number;
@@ -47,23 +43,12 @@ async function rlsCeiling(databaseUrl: string, tenantId: string, connections: nu
 }
 
 export async function runnerThroughput(opts: RunnerBenchOptions) {
-  const dbProc = startProcess('bench/embedded-db.ts', {});
-  const { url: databaseUrl } = await firstJsonLine<{ url: string }>(dbProc);
-  const masterKey = randomBytes(32).toString('base64');
-  const prefix = `bench-runner-${randomBytes(3).toString('hex')}.`;
-  const tenant = await seedSlackTenant(databaseUrl, masterKey);
-  await allowHighRates(databaseUrl, tenant.tenantId, tenant.connectionId);
+  const stack = await startBenchStack('runner');
+  const { databaseUrl, prefix, tenant } = stack;
   const openai = await startFakeOpenAI();
   const runnerPort = await freePort();
   const runner = startProcess('agent-runner/src/main.ts', {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: databaseUrl,
-    AMQP_URL,
-    REDIS_URL,
-    BUS_PREFIX: prefix,
-    REDIS_KEY_PREFIX: `konstruct-${prefix}`,
-    KONSTRUCT_MASTER_KEY: masterKey,
+    ...stack.env,
     PORT: String(runnerPort),
     OPENAI_BASE_URL: `${openai.url}/v1`,
     OPENAI_API_KEY: 'sk-bench',
@@ -126,10 +111,7 @@ export async function runnerThroughput(opts: RunnerBenchOptions) {
     await bus.close();
     await stopProcess(runner);
     await openai.close();
-    const conn = new Connection(AMQP_URL);
-    await deleteTopology(conn, prefix).catch(() => undefined);
-    await conn.close();
-    await stopProcess(dbProc);
+    await stack.stop();
   }
 }
 

@@ -14,16 +14,13 @@ import http from 'node:http';
 import { Connection } from 'rabbitmq-client';
 import { connectBus, deleteTopology, topologyNames } from '@konstruct/bus';
 import { startFakeSlack } from '../test/fakes/index.ts';
-import { seedSlackTenant } from '../test/support/platform.ts';
-import { allowHighRates } from './webhook-to-llm.ts';
 import { slackHeaders } from '../test/support/slack.ts';
 import { summarize, ms } from './lib/stats.ts';
-import { freePort, firstJsonLine, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
+import { freePort, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
 import { machine } from './lib/machine.ts';
+import { AMQP_URL, REDIS_URL, startBenchStack } from './lib/stack.ts';
 import { redisRoundTrips } from './lib/floor.ts';
 
-const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface AckBenchOptions {
   rates: number[];
@@ -49,25 +46,14 @@ async function measureFloor(samples: number) {
 }
 
 export async function webhookAck(opts: AckBenchOptions) {
-  const dbProc = startProcess('bench/embedded-db.ts', {});
-  const { url: databaseUrl } = await firstJsonLine<{ url: string }>(dbProc);
-  const masterKey = randomBytes(32).toString('base64');
+  const stack = await startBenchStack('ack');
+  const { prefix, tenant } = stack;
   const signingSecret = randomBytes(16).toString('hex');
-  const prefix = `bench-ack-${randomBytes(3).toString('hex')}.`;
-  const tenant = await seedSlackTenant(databaseUrl, masterKey);
-  await allowHighRates(databaseUrl, tenant.tenantId, tenant.connectionId);
   const slack = await startFakeSlack();
   const bridgePort = await freePort();
   const bridge = startProcess('channel-bridge/src/main.ts', {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: databaseUrl,
-    AMQP_URL,
-    REDIS_URL,
-    BUS_PREFIX: prefix,
-    KONSTRUCT_MASTER_KEY: masterKey,
+    ...stack.env,
     PORT: String(bridgePort),
-    REDIS_KEY_PREFIX: `konstruct-${prefix}`,
     SLACK_SIGNING_SECRET: signingSecret,
     SLACK_API_URL: `${slack.url}/api/`,
   });
@@ -138,10 +124,7 @@ export async function webhookAck(opts: AckBenchOptions) {
     agent.destroy();
     await stopProcess(bridge);
     await slack.close();
-    const conn = new Connection(AMQP_URL);
-    await deleteTopology(conn, prefix).catch(() => undefined);
-    await conn.close();
-    await stopProcess(dbProc);
+    await stack.stop();
   }
 }
 

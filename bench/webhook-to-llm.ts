@@ -7,20 +7,17 @@
  * Slack servers, so send and receive times come from one clock.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { Connection } from 'rabbitmq-client';
 import { connectBus, deleteTopology, type BusMessage } from '@konstruct/bus';
 import { createDb, tenantScope } from '@konstruct/db';
 import { startFakeOpenAI, startFakeSlack } from '../test/fakes/index.ts';
-import { seedSlackTenant } from '../test/support/platform.ts';
 import { slackHeaders } from '../test/support/slack.ts';
 import { summarize, ms } from './lib/stats.ts';
-import { freePort, firstJsonLine, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
+import { freePort, startProcess, stopProcess, waitHealthy } from './lib/procs.ts';
 import { machine } from './lib/machine.ts';
+import { AMQP_URL, REDIS_URL, startBenchStack } from './lib/stack.ts';
 import { redisRoundTrips } from './lib/floor.ts';
 
-const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface WebhookBenchOptions {
   /** Each rate is run in turn on the same processes, after the previous one has drained. */
@@ -82,34 +79,20 @@ async function measureFloor(databaseUrl: string, tenantId: string, samples: numb
 }
 
 export async function webhookToLlm(opts: WebhookBenchOptions) {
-  const dbProc = startProcess('bench/embedded-db.ts', {});
-  const { url: databaseUrl } = await firstJsonLine<{ url: string }>(dbProc);
-  const masterKey = randomBytes(32).toString('base64');
+  const stack = await startBenchStack('llm');
+  const { databaseUrl, tenant } = stack;
   const signingSecret = randomBytes(16).toString('hex');
-  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
-  const tenant = await seedSlackTenant(databaseUrl, masterKey);
-  await allowHighRates(databaseUrl, tenant.tenantId, tenant.connectionId);
   const [openai, slack] = await Promise.all([startFakeOpenAI(), startFakeSlack()]);
   const [bridgePort, runnerPort] = await Promise.all([freePort(), freePort()]);
-  const common = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: databaseUrl,
-    AMQP_URL,
-    REDIS_URL,
-    BUS_PREFIX: prefix,
-    KONSTRUCT_MASTER_KEY: masterKey,
-  };
   const runner = startProcess('agent-runner/src/main.ts', {
-    ...common,
+    ...stack.env,
     PORT: String(runnerPort),
     OPENAI_BASE_URL: `${openai.url}/v1`,
     OPENAI_API_KEY: 'sk-bench',
   });
   const bridge = startProcess('channel-bridge/src/main.ts', {
-    ...common,
+    ...stack.env,
     PORT: String(bridgePort),
-    REDIS_KEY_PREFIX: `konstruct-${prefix}`,
     SLACK_SIGNING_SECRET: signingSecret,
     SLACK_API_URL: `${slack.url}/api/`,
   });
@@ -186,24 +169,7 @@ export async function webhookToLlm(opts: WebhookBenchOptions) {
   } finally {
     await Promise.all([stopProcess(bridge), stopProcess(runner)]);
     await Promise.all([openai.close(), slack.close()]);
-    const conn = new Connection(AMQP_URL);
-    await deleteTopology(conn, prefix).catch(() => undefined);
-    await conn.close();
-    await stopProcess(dbProc);
-  }
-}
-
-/** The benchmark measures the pipeline, not the tenant's limits: allow far more than offered. */
-export async function allowHighRates(databaseUrl: string, tenantId: string, connectionId: string): Promise<void> {
-  const owner = new pg.Client({ connectionString: databaseUrl });
-  await owner.connect();
-  try {
-    await owner.query(
-      `INSERT INTO rate_limit_settings (id, tenant_id, connection_id, per_minute, burst, updated_at)
-       VALUES ('${randomUUID()}', '${tenantId}', NULL, 1000000, 100000, now()), ('${randomUUID()}', '${tenantId}', '${connectionId}', 1000000, 100000, now())`,
-    );
-  } finally {
-    await owner.end();
+    await stack.stop();
   }
 }
 
