@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
 import { tenantScope, type Db } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
 import { auditRow, recordAudit, type AuditEntry } from '../audit/recorder.ts';
 import { scopeStep, type ScopeSecondOpinion } from '../scoping/scope-step.ts';
 import type { CachedAgent } from './agent-cache.ts';
+import { insertReply } from './reply-row.ts';
 
 /** A reply decided without the model, with the audit event that explains it. */
 export interface DirectReply {
@@ -89,28 +89,16 @@ export async function sendDirectReply(
   const scope = tenantScope(msg.tenantId);
   const save = (withAudit: boolean) =>
     deps.db.withTenant(scope, async (tx) => {
-      const id = randomUUID();
-      const created = await tx.message.createMany({
-        data: [
-          {
-            id,
-            tenantId: msg.tenantId,
-            conversationId: conversation.id,
-            direction: 'outbound',
-            author: direct.author,
-            channelKind: msg.channel.kind,
-            inReplyToId: inboundId,
-            text: direct.text,
-            deliveryState: 'pending',
-          },
-        ],
-        skipDuplicates: true,
+      const row = await insertReply(tx, {
+        tenantId: msg.tenantId,
+        conversationId: conversation.id,
+        inReplyToId: inboundId,
+        channelKind: msg.channel.kind,
+        author: direct.author,
+        text: direct.text,
       });
-      if (created.count === 0) {
-        return tx.message.findUniqueOrThrow({ where: { inReplyToId: inboundId }, select: { id: true, text: true } });
-      }
-      if (withAudit) await tx.auditEvent.create({ data: auditRow(msg.tenantId, direct.audit) });
-      return { id, text: direct.text };
+      if (row.fresh && withAudit) await tx.auditEvent.create({ data: auditRow(msg.tenantId, direct.audit) });
+      return row;
     });
 
   let saved: { id: string; text: string };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
 import { tenantScope, type Db, type TenantTx } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
@@ -8,6 +7,7 @@ import type { WindowEntry } from '../memory/types.ts';
 import { LlmUnavailable, type ChatModel, type ChatRequest } from '../llm/types.ts';
 import type { Chain } from '../llm/deployments.ts';
 import { BudgetBlocked, budgetedModel } from './budgeted-model.ts';
+import { insertReply } from './reply-row.ts';
 import type { BudgetLedger } from '../budget/ledger.ts';
 import { budgetBlockedAudit } from '../budget/audit.ts';
 import { budgetHandoffReason, budgetRefusalReply, onExhausted } from '../budget/policy.ts';
@@ -333,30 +333,16 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   const audits: AuditEntry[] = [...modelCallAudits(calls, agent.id, subject), ...toolAudits, ...budgetAudits];
   const saveReply = (withAudit: boolean) =>
     deps.db.withTenant(scope, async (tx) => {
-      const id = randomUUID();
-      const created = await tx.message.createMany({
-        data: [
-          {
-            id,
-            tenantId: msg.tenantId,
-            conversationId: conversation.id,
-            direction: 'outbound',
-            author: answered && !budgetText ? 'agent' : 'system',
-            channelKind: msg.channel.kind,
-            inReplyToId: inbound.id,
-            text,
-            deliveryState: 'pending',
-          },
-        ],
-        skipDuplicates: true,
+      const row = await insertReply(tx, {
+        tenantId: msg.tenantId,
+        conversationId: conversation.id,
+        inReplyToId: inbound.id,
+        channelKind: msg.channel.kind,
+        author: answered && !budgetText ? 'agent' : 'system',
+        text,
       });
-      if (created.count === 0) {
-        // A concurrent redelivery answered first; publish its reply instead of a second one.
-        return tx.message.findUniqueOrThrow({
-          where: { inReplyToId: inbound.id },
-          select: { id: true, text: true, deliveryState: true },
-        });
-      }
+      // A concurrent redelivery answered first; publish its reply instead of a second one.
+      if (!row.fresh) return row;
       // With budgets, the ledger recorded each call's usage as it settled it.
       if (results.length && !budgets) {
         await tx.usageRecord.createMany({
@@ -375,7 +361,7 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
         });
       }
       if (withAudit) for (const a of audits) await tx.auditEvent.create({ data: auditRow(msg.tenantId, a) });
-      return { id, text, deliveryState: 'pending' };
+      return row;
     });
 
   // The audit events commit with the reply they describe; if recording them fails, the reply
