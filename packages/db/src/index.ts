@@ -1,9 +1,13 @@
 export { createDb, tenantScope, Prisma } from './client.ts';
+export { inlineSql } from './batch.ts';
+export type { BatchRow } from './batch.ts';
 export type { Db, DbOptions, TenantScope, TenantTx, RoutingTx, PlatformTx } from './client.ts';
 export * as enums from './generated/prisma/enums.ts';
 export { startDbHealthService } from './health-service.ts';
 export {
   searchMemoryVectors,
+  exactMemorySearchStatement,
+  memoryHitsFromRows,
   memorySearchSql,
   memoryPlanFor,
   memoryAnnIndexName,

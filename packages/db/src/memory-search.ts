@@ -171,6 +171,26 @@ export async function memoryPlanFor(tx: TenantTx, scope: TenantScope, agentId: s
   return (await annReady(tx, scope, agentId, k)) ? 'ann' : 'exact';
 }
 
+/**
+ * The one statement of an exact search, for a caller's batch (`db.tenantBatch`), when the plan
+ * is known without asking the catalog: a model always searched exactly, or a group whose
+ * recently seen absence of an index is cached. Null otherwise (`searchMemoryVectors` decides
+ * then). `memoryHitsFromRows` turns the statement's rows into the same hits.
+ */
+export function exactMemorySearchStatement(scope: TenantScope, q: MemoryVectorQuery): Prisma.Sql | null {
+  if (!isUuid(q.agentId) || q.k < 1) return null;
+  const filter = filterOf(q);
+  if (filter.kind !== 'user' && !EXACT_ONLY_MODELS.has(q.model)) {
+    const cached = planCache.get(memoryAnnIndexName(scope.tenantId, q.agentId));
+    if (!cached || cached.ann || Date.now() - cached.at >= PLAN_TTL_MS) return null;
+  }
+  return memorySearchSql(scope, q, 'exact', filter);
+}
+
+export function memoryHitsFromRows(rows: readonly Record<string, unknown>[]): MemoryVectorHit[] {
+  return finite(rows.map((r) => ({ ...(r as unknown as MemoryVectorHit), createdAt: new Date(r.createdAt as string | Date) })));
+}
+
 /** Nearest first. A stored zero vector has no cosine distance (NaN): it is never a match. */
 const finite = (rows: MemoryVectorHit[]) =>
   rows
