@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUuid, type Logger, type TenantEvent } from '@konstruct/core';
-import type { Db, TenantScope, TenantTx } from '@konstruct/db';
+import { Prisma, type Db, type TenantScope, type TenantTx } from '@konstruct/db';
 import type { ChatResult } from '../llm/types.ts';
 import { actualUsage } from './estimate.ts';
 import { windowEnd, windowStart, type BudgetPeriod } from './periods.ts';
@@ -127,6 +127,7 @@ export class BudgetLedger {
       holds: [],
       expiresAt: new Date(now.getTime() + this.ttlMs),
     };
+    if (req.noBudgets) return { ok: true, reservation };
 
     return this.db.withTenant(scope, async (tx) => {
       const budgets = await tx.$queryRaw<BudgetRowRaw[]>`
@@ -214,32 +215,38 @@ export class BudgetLedger {
     const actual = actualUsage(call);
     checkAmounts('actual', actual);
     const now = this.now();
-    const outcome = await this.db.withTenant(scope, async (tx) => {
-      await lockReservationWindows(tx, scope, reservation.id);
-      const recorded = await tx.$queryRaw<{ id: string }[]>`
-        INSERT INTO usage_records (id, tenant_id, agent_id, conversation_id, provider, model, input_tokens, output_tokens,
-                                   cache_read_tokens, cache_write_tokens, cost_usd_micros, latency_ms, created_at)
-        VALUES (${reservation.id}::uuid, ${scope.tenantId}::uuid, ${reservation.agentId}::uuid, ${reservation.conversationId}::uuid,
-                ${call.provider}::llm_provider, ${call.model}, ${call.usage.inputTokens}::int, ${call.usage.outputTokens}::int,
-                ${call.usage.cacheReadTokens}::int, ${call.usage.cacheWriteTokens}::int, ${actual.usdMicros.toString()}::bigint,
-                ${Math.round(call.latencyMs)}::int, ${now.toISOString()}::timestamptz)
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id::text AS id`;
-      if (recorded.length === 0) return { settled: false, charged: 0 };
-      const charged = await tx.$queryRaw<{ budgetId: string }[]>`
-        WITH gone AS (
-          DELETE FROM budget_reservations WHERE id = ${reservation.id}::uuid AND tenant_id = ${scope.tenantId}::uuid
+    // One transaction in one message: the windows locked (in the global order), the usage row
+    // written once (keyed by the reservation), and only then the holds moved to `spent`.
+    const held = reservation.holds.length > 0;
+    const results = await this.db.tenantBatch(scope, [
+      ...(held ? [lockReservationWindowsSql(scope, reservation.id)] : []),
+      Prisma.sql`
+        WITH recorded AS (
+          INSERT INTO usage_records (id, tenant_id, agent_id, conversation_id, provider, model, input_tokens, output_tokens,
+                                     cache_read_tokens, cache_write_tokens, cost_usd_micros, latency_ms, created_at)
+          VALUES (${reservation.id}::uuid, ${scope.tenantId}::uuid, ${reservation.agentId}::uuid, ${reservation.conversationId}::uuid,
+                  ${call.provider}::llm_provider, ${call.model}, ${call.usage.inputTokens}::int, ${call.usage.outputTokens}::int,
+                  ${call.usage.cacheReadTokens}::int, ${call.usage.cacheWriteTokens}::int, ${actual.usdMicros.toString()}::bigint,
+                  ${Math.round(call.latencyMs)}::int, ${now.toISOString()}::timestamptz)
+          ON CONFLICT (id) DO NOTHING
+          RETURNING id
+        ), gone AS (
+          DELETE FROM budget_reservations
+           WHERE id = ${reservation.id}::uuid AND tenant_id = ${scope.tenantId}::uuid AND EXISTS (SELECT 1 FROM recorded)
           RETURNING budget_id, window_start, unit, amount, expired_at
+        ), charged AS (
+          UPDATE budget_windows w
+             SET spent = w.spent + CASE WHEN g.unit = 'tokens' THEN ${BigInt(actual.tokens).toString()}::bigint
+                                        ELSE ${actual.usdMicros.toString()}::bigint END,
+                 reserved = CASE WHEN g.expired_at IS NULL THEN greatest(0, w.reserved - g.amount) ELSE w.reserved END
+            FROM gone g
+           WHERE w.budget_id = g.budget_id AND w.window_start = g.window_start
+          RETURNING w.budget_id
         )
-        UPDATE budget_windows w
-           SET spent = w.spent + CASE WHEN g.unit = 'tokens' THEN ${BigInt(actual.tokens).toString()}::bigint
-                                      ELSE ${actual.usdMicros.toString()}::bigint END,
-               reserved = CASE WHEN g.expired_at IS NULL THEN greatest(0, w.reserved - g.amount) ELSE w.reserved END
-          FROM gone g
-         WHERE w.budget_id = g.budget_id AND w.window_start = g.window_start
-        RETURNING w.budget_id::text AS "budgetId"`;
-      return { settled: true, charged: charged.length };
-    });
+        SELECT EXISTS (SELECT 1 FROM recorded) AS settled, (SELECT count(*) FROM charged)::int AS charged`,
+    ]);
+    const row = results.at(-1)?.[0];
+    const outcome = { settled: row?.settled === true, charged: Number(row?.charged ?? 0) };
 
     if (!outcome.settled) {
       this.log.warn({ tenantId: scope.tenantId, reservationId: reservation.id }, 'reservation settled twice; the second settle changed nothing');
@@ -367,7 +374,12 @@ function lockWindows(tx: TenantTx, ids: string[], starts: string[]): Promise<Win
 }
 
 async function lockReservationWindows(tx: TenantTx, scope: TenantScope, reservationId: string): Promise<void> {
-  await tx.$queryRaw`
+  await tx.$queryRaw(lockReservationWindowsSql(scope, reservationId));
+}
+
+/** Locks the windows a reservation holds, in the global order. */
+function lockReservationWindowsSql(scope: TenantScope, reservationId: string): Prisma.Sql {
+  return Prisma.sql`
     SELECT 1 AS locked
       FROM budget_windows w
      WHERE w.tenant_id = ${scope.tenantId}::uuid

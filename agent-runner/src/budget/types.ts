@@ -80,4 +80,10 @@ export interface ReserveRequest {
    * left, so a budget is used up to its end and overshoots by at most this one call).
    */
   requireFit?: boolean;
+  /**
+   * The caller found no budget for the agent or tenant in its own transaction just before:
+   * nothing is held and no transaction is spent; settle still records the usage. A budget
+   * created in between counts this call as reserved before it existed.
+   */
+  noBudgets?: boolean;
 }

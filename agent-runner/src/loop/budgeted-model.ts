@@ -31,6 +31,8 @@ export interface BudgetedModelOptions {
   chainFor?(req: Pick<ChatRequest, 'model' | 'preferences'>): Chain;
   /** Refuse unless the estimate fits (the `cheaper_model` policy's first try: let the cheaper model be the crossing call). */
   requireFit?: boolean;
+  /** The turn found no budget when it opened: its first call skips the reservation (see ReserveRequest.noBudgets). */
+  firstCallUnbudgeted?: boolean;
   logger: Logger;
 }
 
@@ -42,6 +44,7 @@ export interface BudgetedModelOptions {
  */
 export function budgetedModel(model: ChatModel, opts: BudgetedModelOptions): ChatModel {
   const log = opts.logger.child({ source: 'budget' });
+  let unbudgeted = opts.firstCallUnbudgeted === true;
   return {
     async complete(req) {
       const chain = opts.chainFor
@@ -53,7 +56,9 @@ export function budgetedModel(model: ChatModel, opts: BudgetedModelOptions): Cha
         conversationId: opts.conversationId,
         estimate,
         ...(opts.requireFit && { requireFit: true }),
+        ...(unbudgeted && { noBudgets: true }),
       });
+      unbudgeted = false;
       if (!reserved.ok) throw new BudgetBlocked(reserved.exhausted, chain[0] ?? 'unknown', chain);
       let result;
       try {

@@ -1,10 +1,10 @@
 import type { KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
 import { tenantScope, type Db } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
-import { auditRow, recordAudit, type AuditEntry } from '../audit/recorder.ts';
+import type { AuditEntry } from '../audit/recorder.ts';
 import { scopeStep, type ScopeSecondOpinion } from '../scoping/scope-step.ts';
 import type { CachedAgent } from './agent-cache.ts';
-import { insertReply } from './reply-row.ts';
+import { saveReply } from './reply-row.ts';
 
 /** A reply decided without the model, with the audit event that explains it. */
 export interface DirectReply {
@@ -87,28 +87,20 @@ export async function sendDirectReply(
 ): Promise<HandlerResult> {
   const { msg, conversation, inboundId, log } = turn;
   const scope = tenantScope(msg.tenantId);
-  const save = (withAudit: boolean) =>
-    deps.db.withTenant(scope, async (tx) => {
-      const row = await insertReply(tx, {
-        tenantId: msg.tenantId,
-        conversationId: conversation.id,
-        inReplyToId: inboundId,
-        channelKind: msg.channel.kind,
-        author: direct.author,
-        text: direct.text,
-      });
-      if (row.fresh && withAudit) await tx.auditEvent.create({ data: auditRow(msg.tenantId, direct.audit) });
-      return row;
-    });
-
-  let saved: { id: string; text: string };
-  try {
-    saved = await save(true);
-  } catch (e) {
-    log.error({ err: e }, 'saving the direct reply with its audit event failed; retrying without it');
-    saved = await save(false);
-    await recordAudit(deps.db, scope, direct.audit, log);
-  }
+  const saved = await saveReply(
+    deps.db,
+    scope,
+    {
+      tenantId: msg.tenantId,
+      conversationId: conversation.id,
+      inReplyToId: inboundId,
+      channelKind: msg.channel.kind,
+      author: direct.author,
+      text: direct.text,
+    },
+    { audits: [direct.audit], agentId: turn.agentId },
+    log,
+  );
   await deps.publishReply(turn.toReply(saved));
   deps.publishEvent?.({
     type: 'conversation',

@@ -1,5 +1,5 @@
 import type { KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
-import { tenantScope, type Db, type TenantTx } from '@konstruct/db';
+import { tenantScope, type Db } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
 import { buildPrompt, buildWindowPrompt, unavailableReply } from './prompt.ts';
 import type { TurnMemory } from '../memory/turn-memory.ts';
@@ -7,7 +7,8 @@ import type { WindowEntry } from '../memory/types.ts';
 import { LlmUnavailable, type ChatModel, type ChatRequest } from '../llm/types.ts';
 import type { Chain } from '../llm/deployments.ts';
 import { BudgetBlocked, budgetedModel } from './budgeted-model.ts';
-import { insertReply } from './reply-row.ts';
+import { saveReply } from './reply-row.ts';
+import { openTurn } from './open-turn.ts';
 import type { BudgetLedger } from '../budget/ledger.ts';
 import { budgetBlockedAudit } from '../budget/audit.ts';
 import { budgetHandoffReason, budgetRefusalReply, onExhausted } from '../budget/policy.ts';
@@ -16,8 +17,8 @@ import { runToolLoop } from '../tools/loop.ts';
 import { toolAuditEntry } from '../tools/audit.ts';
 import { modelCallAudits, recordingModel, type ModelCall } from './model-calls.ts';
 import { handoffNotice, type CustomerRoute, type Escalation } from '../escalation/handoff.ts';
-import { matchMessage, matchToolFailures, ruleFor, type EscalationRule, type RuleMatch } from '../escalation/rules.ts';
-import { auditRow, recordAudit, type AuditEntry } from '../audit/recorder.ts';
+import { matchMessage, matchToolFailures, ruleFor, type RuleMatch } from '../escalation/rules.ts';
+import type { AuditEntry } from '../audit/recorder.ts';
 import type { AgentCache } from './agent-cache.ts';
 import { directReplyFor, sendDirectReply } from './direct-reply.ts';
 import type { ScopeSecondOpinion } from '../scoping/scope-step.ts';
@@ -82,49 +83,16 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   const human = deps.escalation ? await deps.escalation.fromHumanThread(msg) : null;
   if (human) return human;
 
-  const ctx = await deps.db.withTenant(scope, async (tx) => {
-    const now = new Date(msg.receivedAt);
-    const conversation = await tx.conversation.upsert({
-      where: { tenantId_externalRef: { tenantId: msg.tenantId, externalRef: msg.conversation.ref } },
-      create: {
-        tenantId: msg.tenantId,
-        agentId: agent.id,
-        connectionId: msg.channel.connectionId,
-        channelKind: msg.channel.kind,
-        externalRef: msg.conversation.ref,
-        endUserExternalId: msg.sender.externalId,
-        lastInboundAt: now,
-        lastMessageAt: now,
-      },
-      update: { lastInboundAt: now, lastMessageAt: now },
-      select: { id: true, state: true },
-    });
-    const inbound = await recordInbound(tx, msg, conversation.id);
-    // A message seen for the first time cannot have a reply yet.
-    const existing = inbound.fresh
-      ? null
-      : await tx.message.findUnique({
-          where: { inReplyToId: inbound.id },
-          select: { id: true, text: true, deliveryState: true, conversationId: true },
-        });
-    const history = existing || deps.memory
-      ? []
-      : await tx.message.findMany({
-          where: { conversationId: conversation.id, id: { not: inbound.id }, createdAt: { lte: inbound.createdAt } },
-          orderBy: { createdAt: 'desc' },
-          take: deps.historyMessages,
-          select: { author: true, text: true },
-        });
-    const rules: EscalationRule[] =
-      existing || !deps.escalation
-        ? []
-        : await tx.escalationRule.findMany({
-            where: { agentId: agent.id, enabled: true },
-            select: { id: true, trigger: true, pattern: true, threshold: true, target: true, priority: true },
-          });
-    return { conversation, inbound, existing, history: history.reverse(), rules };
-  });
-
+  // The recall's embedding is computed before the transaction, which then runs its search.
+  const recall = deps.memory
+    ? await deps.memory.prepareRecall(scope, { agentId: agent.id, endUserExternalId: msg.sender.externalId, userText: msg.text })
+    : null;
+  const ctx = await openTurn(
+    deps.db,
+    scope,
+    { msg, agentId: agent.id, rules: !!deps.escalation, historyMessages: deps.memory ? 0 : deps.historyMessages, recall },
+    log,
+  );
   const { conversation, inbound, existing } = ctx;
   const reply = (r: Reply): KonstructReplyV1 => ({
     v: 1,
@@ -226,7 +194,9 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   }
   const modelDecides = ruleFor(ctx.rules, 'model_decides', 'the employee decided a person should take over');
 
-  const remembered = deps.memory ? await deps.memory.before(scope, memoryTurn) : null;
+  const remembered = deps.memory
+    ? await deps.memory.before(scope, memoryTurn, { newConversation: ctx.newConversation, ...(ctx.recalled && { recalled: ctx.recalled }) })
+    : null;
   const prompt = remembered
     ? buildWindowPrompt(agent, remembered.history, msg.text, { channel: msg.channel.kind, memory: remembered.memoryPrompt })
     : buildPrompt(agent, ctx.history, msg.text, { channel: msg.channel.kind });
@@ -250,6 +220,8 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
           agentId: agent.id,
           conversationId: conversation.id,
           maxTokens: budgets.maxTokens,
+          // None existed when the turn opened: the first call needs no reservation.
+          firstCallUnbudgeted: !ctx.budgets,
           ...(budgets.chainFor && { chainFor: budgets.chainFor }),
           logger: log,
         })
@@ -331,49 +303,21 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   }
   const results = calls.flatMap((c) => (c.result ? [c.result] : []));
   const audits: AuditEntry[] = [...modelCallAudits(calls, agent.id, subject), ...toolAudits, ...budgetAudits];
-  const saveReply = (withAudit: boolean) =>
-    deps.db.withTenant(scope, async (tx) => {
-      const row = await insertReply(tx, {
-        tenantId: msg.tenantId,
-        conversationId: conversation.id,
-        inReplyToId: inbound.id,
-        channelKind: msg.channel.kind,
-        author: answered && !budgetText ? 'agent' : 'system',
-        text,
-      });
-      // A concurrent redelivery answered first; publish its reply instead of a second one.
-      if (!row.fresh) return row;
-      // With budgets, the ledger recorded each call's usage as it settled it.
-      if (results.length && !budgets) {
-        await tx.usageRecord.createMany({
-          data: results.map((r) => ({
-            tenantId: msg.tenantId,
-            agentId: agent.id,
-            conversationId: conversation.id,
-            provider: r.provider,
-            model: r.model,
-            inputTokens: r.usage.inputTokens,
-            outputTokens: r.usage.outputTokens,
-            cacheReadTokens: r.usage.cacheReadTokens,
-            costUsdMicros: r.costUsdMicros ?? 0n,
-            latencyMs: r.latencyMs,
-          })),
-        });
-      }
-      if (withAudit) for (const a of audits) await tx.auditEvent.create({ data: auditRow(msg.tenantId, a) });
-      return row;
-    });
-
-  // The audit events commit with the reply they describe; if recording them fails, the reply
-  // still goes out and the audit is retried on its own (and logged if that fails too).
-  let saved: Reply;
-  try {
-    saved = await saveReply(true);
-  } catch (e) {
-    log.error({ err: e }, 'saving reply with its audit events failed; retrying without them');
-    saved = await saveReply(false);
-    for (const a of audits) await recordAudit(deps.db, scope, a, log);
-  }
+  // With budgets, the ledger recorded each call's usage as it settled it.
+  const saved: Reply = await saveReply(
+    deps.db,
+    scope,
+    {
+      tenantId: msg.tenantId,
+      conversationId: conversation.id,
+      inReplyToId: inbound.id,
+      channelKind: msg.channel.kind,
+      author: answered && !budgetText ? 'agent' : 'system',
+      text,
+    },
+    { audits, usage: budgets ? [] : results, agentId: agent.id },
+    log,
+  );
 
   await deps.publishReply(reply(saved));
   const at = new Date().toISOString();
@@ -416,36 +360,4 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
     await deps.memory.after(scope, { ...memoryTurn, entries });
   }
   return 'ack';
-}
-
-async function recordInbound(tx: TenantTx, msg: KonstructMessageV1, conversationId: string) {
-  const createdAt = new Date(msg.receivedAt);
-  // ON CONFLICT DO NOTHING keeps the transaction usable when the message is a redelivery.
-  const inserted = await tx.message.createMany({
-    data: [
-      {
-        id: msg.id,
-        tenantId: msg.tenantId,
-        conversationId,
-        direction: 'inbound',
-        author: 'end_user',
-        channelKind: msg.channel.kind,
-        externalId: msg.externalId,
-        senderExternalId: msg.sender.externalId,
-        text: msg.text,
-        attachments: msg.attachments,
-        deliveryState: 'received',
-        createdAt,
-      },
-    ],
-    skipDuplicates: true,
-  });
-  if (inserted.count === 1) return { id: msg.id, createdAt, fresh: true };
-  const existing = await tx.message.findUniqueOrThrow({
-    where: {
-      tenantId_channelKind_externalId: { tenantId: msg.tenantId, channelKind: msg.channel.kind, externalId: msg.externalId },
-    },
-    select: { id: true, createdAt: true },
-  });
-  return { ...existing, fresh: false };
 }

@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage, isUuid, isZeroVector, toVectorLiteral, type Embedder, type Logger, type Result } from '@konstruct/core';
-import { searchMemoryVectors, type Db, type MemoryPlan, type TenantScope } from '@konstruct/db';
+import {
+  exactMemorySearchStatement,
+  memoryHitsFromRows,
+  searchMemoryVectors,
+  type BatchRow,
+  type Db,
+  type MemoryPlan,
+  type MemoryVectorHit,
+  type Prisma,
+  type TenantScope,
+} from '@konstruct/db';
 import { memoriesFrom, type MemoryCandidate } from './worth-remembering.ts';
 
 /**
@@ -57,6 +67,16 @@ export interface RememberOutcome {
   duplicates: string[];
 }
 
+/**
+ * A recall made ready before a transaction: the query embedded, and the search as one statement
+ * for the caller's batch when its plan is known (`batch`); `separate` when the plan needs the
+ * catalog (call `recall`); `done` when there is nothing to search for.
+ */
+export type PreparedRecall =
+  | { kind: 'done'; result: Result<RecalledMemory[], string> }
+  | { kind: 'batch'; statement: Prisma.Sql; finish(rows: readonly BatchRow[]): RecalledMemory[] }
+  | { kind: 'separate' };
+
 export const RECALL_K_DEFAULT = 5;
 export const RECALL_K_MAX = 50;
 /** With the built-in embedder, texts sharing no word or word piece are at distance ≈ 1. */
@@ -77,7 +97,7 @@ export class LongTermMemory {
 
   /** The memories nearest to `query`, most similar first. */
   async recall(scope: TenantScope, args: RecallArgs): Promise<Result<{ plan: MemoryPlan; memories: RecalledMemory[] }, string>> {
-    const k = Math.max(1, Math.min(RECALL_K_MAX, Math.floor(args.k ?? RECALL_K_DEFAULT)));
+    const k = recallK(args);
     const maxDistance = args.maxDistance ?? RECALL_MAX_DISTANCE_DEFAULT;
     if (!isUuid(args.agentId)) return { ok: false, error: 'agentId is not a uuid' };
     try {
@@ -93,20 +113,38 @@ export class LongTermMemory {
           includeShared: true,
         }),
       );
-      const memories = hits
-        .filter((h) => h.distance <= maxDistance)
-        .map((h) => ({
-          id: h.id,
-          text: h.text,
-          endUserExternalId: h.endUserExternalId,
-          kind: kindOf(h.metadata),
-          createdAt: new Date(h.createdAt),
-          score: 1 - h.distance,
-        }));
-      return { ok: true, value: { plan, memories } };
+      return { ok: true, value: { plan, memories: recalledFrom(hits, maxDistance) } };
     } catch (e) {
       this.deps.logger.warn({ err: errorMessage(e), agentId: args.agentId }, 'long-term memory recall failed; answering without it');
       return { ok: false, error: errorMessage(e) };
+    }
+  }
+
+  /**
+   * `recall` in two steps, so that the search can join a transaction the caller sends anyway:
+   * embeds the query now (no connection is held while a model runs) and returns the search
+   * statement when its plan is known without the catalog.
+   */
+  async prepareRecall(scope: TenantScope, args: RecallArgs): Promise<PreparedRecall> {
+    const k = recallK(args);
+    const maxDistance = args.maxDistance ?? RECALL_MAX_DISTANCE_DEFAULT;
+    if (!isUuid(args.agentId)) return { kind: 'done', result: { ok: false, error: 'agentId is not a uuid' } };
+    try {
+      const vector = await this.deps.embedder.embed(args.query.slice(0, RECALL_QUERY_MAX_CHARS));
+      if (isZeroVector(vector)) return { kind: 'done', result: { ok: true, value: [] } };
+      const statement = exactMemorySearchStatement(scope, {
+        agentId: args.agentId,
+        vector,
+        model: this.deps.embedder.model,
+        k,
+        endUserExternalId: args.endUserExternalId,
+        includeShared: true,
+      });
+      if (!statement) return { kind: 'separate' };
+      return { kind: 'batch', statement, finish: (rows) => recalledFrom(memoryHitsFromRows(rows), maxDistance) };
+    } catch (e) {
+      this.deps.logger.warn({ err: errorMessage(e), agentId: args.agentId }, 'long-term memory recall failed; answering without it');
+      return { kind: 'done', result: { ok: false, error: errorMessage(e) } };
     }
   }
 
@@ -171,6 +209,21 @@ export class LongTermMemory {
       return { ok: false, error: errorMessage(e) };
     }
   }
+}
+
+const recallK = (args: RecallArgs) => Math.max(1, Math.min(RECALL_K_MAX, Math.floor(args.k ?? RECALL_K_DEFAULT)));
+
+function recalledFrom(hits: readonly MemoryVectorHit[], maxDistance: number): RecalledMemory[] {
+  return hits
+    .filter((h) => h.distance <= maxDistance)
+    .map((h) => ({
+      id: h.id,
+      text: h.text,
+      endUserExternalId: h.endUserExternalId,
+      kind: kindOf(h.metadata),
+      createdAt: new Date(h.createdAt),
+      score: 1 - h.distance,
+    }));
 }
 
 function kindOf(metadata: unknown): string | null {

@@ -1,6 +1,6 @@
-import { errorMessage, type Logger } from '@konstruct/core';
+import { errorMessage, type Logger, type Result } from '@konstruct/core';
 import type { TenantScope } from '@konstruct/db';
-import type { LongTermMemory, RecalledMemory, RememberOutcome } from './long-term.ts';
+import type { LongTermMemory, PreparedRecall, RecalledMemory, RememberOutcome } from './long-term.ts';
 import { formatMemories } from './long-term.ts';
 import type { WindowEntry } from './types.ts';
 import type { ConversationWindow } from './window.ts';
@@ -32,6 +32,13 @@ export interface BeforeTurn {
   recalled: RecalledMemory[];
 }
 
+export interface BeforeOptions {
+  /** The recall already ran (in the turn's opening transaction, from `prepareRecall`). */
+  recalled?: Result<RecalledMemory[], string>;
+  /** The conversation was created by this message: it has no earlier turns to load. */
+  newConversation?: boolean;
+}
+
 export interface AfterTurn {
   windowUpdated: boolean;
   remembered: RememberOutcome | null;
@@ -48,17 +55,31 @@ export interface TurnMemoryDeps {
 export function createTurnMemory(deps: TurnMemoryDeps) {
   const log = deps.logger.child({ source: 'memory' });
   return {
-    async before(scope: TenantScope, ctx: TurnContext): Promise<BeforeTurn> {
+    /**
+     * The recall, made ready to run inside the caller's transaction (see LongTermMemory.prepareRecall);
+     * its result goes to `before` as `recalled`. Null when recall is off.
+     */
+    async prepareRecall(scope: TenantScope, ctx: Pick<TurnContext, 'agentId' | 'endUserExternalId' | 'userText'>): Promise<PreparedRecall | null> {
+      if (deps.recallK <= 0) return null;
+      return deps.longTerm.prepareRecall(scope, { agentId: ctx.agentId, endUserExternalId: ctx.endUserExternalId, query: ctx.userText, k: deps.recallK });
+    },
+
+    async before(scope: TenantScope, ctx: TurnContext, opts: BeforeOptions = {}): Promise<BeforeTurn> {
       const [win, recall] = await Promise.all([
-        deps.window.load(scope, ctx.conversationId, { excludeTurnId: ctx.inboundMessageId }).catch((e: unknown) => {
-          log.warn({ err: errorMessage(e), conversationId: ctx.conversationId }, 'conversation history unavailable');
-          return null;
-        }),
-        deps.recallK > 0
-          ? deps.longTerm.recall(scope, { agentId: ctx.agentId, endUserExternalId: ctx.endUserExternalId, query: ctx.userText, k: deps.recallK })
-          : null,
+        opts.newConversation
+          ? null
+          : deps.window.load(scope, ctx.conversationId, { excludeTurnId: ctx.inboundMessageId }).catch((e: unknown) => {
+              log.warn({ err: errorMessage(e), conversationId: ctx.conversationId }, 'conversation history unavailable');
+              return null;
+            }),
+        opts.recalled ??
+          (deps.recallK > 0
+            ? deps.longTerm
+                .recall(scope, { agentId: ctx.agentId, endUserExternalId: ctx.endUserExternalId, query: ctx.userText, k: deps.recallK })
+                .then((r): Result<RecalledMemory[], string> => (r.ok ? { ok: true, value: r.value.memories } : r))
+            : null),
       ]);
-      const recalled = recall?.ok ? recall.value.memories : [];
+      const recalled = recall?.ok ? recall.value : [];
       return {
         history: win?.entries ?? [],
         historySource: win?.source ?? 'none',
@@ -68,9 +89,9 @@ export function createTurnMemory(deps: TurnMemoryDeps) {
     },
 
     /** `entries`: the whole turn — the user's message, tool calls and results, the reply. */
-    async after(scope: TenantScope, ctx: TurnContext & { entries: WindowEntry[] }): Promise<AfterTurn> {
+    async after(scope: TenantScope, ctx: TurnContext & { entries: WindowEntry[]; newConversation?: boolean }): Promise<AfterTurn> {
       const [appended, remembered] = await Promise.all([
-        deps.window.append(scope, ctx.conversationId, { id: ctx.inboundMessageId, entries: ctx.entries }),
+        deps.window.append(scope, ctx.conversationId, { id: ctx.inboundMessageId, entries: ctx.entries }, { newConversation: ctx.newConversation === true }),
         deps.longTerm.rememberTurn(scope, {
           agentId: ctx.agentId,
           conversationId: ctx.conversationId,

@@ -250,16 +250,18 @@ export class ConversationWindow {
   /**
    * Adds (or replaces, by id) one turn. Call it after the turn's messages are in Postgres: if
    * Redis has lost the window, it is rebuilt from there first, then this turn is stored over
-   * the rebuilt copy of itself.
+   * the rebuilt copy of itself. `newConversation`: the turn started the conversation, so a
+   * missing window is simply created with it.
    */
-  async append(scope: TenantScope, conversationId: string, turn: WindowTurn): Promise<AppendResult> {
+  async append(scope: TenantScope, conversationId: string, turn: WindowTurn, opts: { newConversation?: boolean } = {}): Promise<AppendResult> {
     const invalid = validateTurn(turn);
     if (invalid) return { ok: false, error: invalid };
     const key = this.key(scope, conversationId);
     const element = encode(turn);
     try {
       let rebuilt = false;
-      let r = await this.apply(key, 'append', [], [element]);
+      // A conversation this turn started has nothing in Postgres to rebuild from: its window starts here.
+      let r = await this.apply(key, opts.newConversation ? 'seed' : 'append', [], [element]);
       if (r[0] === -1) {
         rebuilt = true;
         const seed = (await this.fromPostgres(scope, conversationId)).map(encode);

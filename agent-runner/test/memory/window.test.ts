@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db, TenantScope } from '@konstruct/db';
 import { appDb, createTenant, ownerClient } from '../../../test/support/db.ts';
 import { ConversationWindow, type WindowConfig } from '../../src/memory/window.ts';
@@ -260,6 +260,26 @@ describe('rebuild from Postgres', () => {
     expect(win.turns.map((t) => t.id)).toEqual([c.q1, c.q2, c.q3]);
     expect(win.turns[2]).toEqual(current);
     expect(pairsIntact(win.entries)).toBe(true);
+  });
+
+  it('the first turn of a new conversation starts its window without reading Postgres', async () => {
+    const w = windowWith();
+    const c = await seedConversation(owner, A.tenantId);
+    const [q1] = await insertMessages(owner, A.tenantId, c.conversationId, [{ author: 'end_user', text: 'Hello there', at: at(0) }]);
+    const spy = vi.spyOn(db, 'withTenant');
+    try {
+      const r = await w.append(A, c.conversationId, userTurn(q1!, 'Hello there'), { newConversation: true });
+      expect(r).toMatchObject({ ok: true, rebuilt: false, turns: 1 });
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    const win = await w.load(A, c.conversationId);
+    expect(win.source).toBe('redis');
+    expect(win.entries).toEqual([
+      { role: 'user', content: 'Hello there' },
+      { role: 'assistant', content: 'Re: Hello there' },
+    ]);
   });
 
   it('reads only as many messages as maxTurns needs and starts the rebuilt window at a user message', async () => {
