@@ -146,6 +146,26 @@ describe('Slack outbound delivery', () => {
     expect(closest).toBeLessThan(INTERVAL / 2);
   });
 
+  it('a burst into one channel waits on the queue, unclaimed: every reply posts once, paced, none read back', async () => {
+    // 12 replies at one per INTERVAL is longer than a sender waits inline (3 s): some must go
+    // back on the queue. Claimed and released, they would be resumed and read the thread back.
+    const burst = Array.from({ length: 12 }, (_, i) => mention(`burst ${i}`, 'C0BURST'));
+    await Promise.all(burst.map(send));
+    await Promise.all(burst.map((m) => reply(m, 'sent', 30_000)));
+    const times = p.slack
+      .posts()
+      .filter((x) => x.channel === 'C0BURST')
+      .map((x) => x.receivedAtEpochMs)
+      .sort((x, y) => x - y);
+    expect(times).toHaveLength(12);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(INTERVAL - JITTER);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThan(3_000);
+    for (const m of burst) {
+      expect(postsIn(m.ts)).toHaveLength(1);
+      expect(callsFor(m.ts, 'conversations.replies')).toEqual([]);
+    }
+  });
+
   it("honours a 429's Retry-After: the retry waits that long and the channel is paused meanwhile", async () => {
     p.slack.failNext('chat.postMessage', { retryAfterSec: 2 });
     const m = mention('rate limited', 'C0LIMITED');

@@ -16,7 +16,7 @@ import { tenantScope, type Db } from '@konstruct/db';
 import type { HandlerResult, BusMessage } from '@konstruct/bus';
 import { markdownToMrkdwn } from './slack-mrkdwn.ts';
 import { SLACK_PART_LIMIT, splitForSlack } from './split-text.ts';
-import { ChannelPacer, SLACK_CHANNEL_INTERVAL_MS } from './channel-pacer.ts';
+import { ChannelPacer, SLACK_CHANNEL_INTERVAL_MS, type Slot } from './channel-pacer.ts';
 import { findPostedParts, replyMetadata } from './slack-reconcile.ts';
 import { ReplyClaims, type Claim } from './reply-claim.ts';
 
@@ -179,6 +179,23 @@ export function createSlackSender(deps: SlackSenderDeps) {
     const failures = Number(delivery.headers[FAILURES_HEADER] ?? 0) || 0;
     const rlog = log.child({ tenantId: reply.tenantId, messageId: reply.id });
 
+    // The first send slot is taken before the claim: a reply to a channel that is busy for longer
+    // than we would wait inline goes back on the queue without touching the database (a burst
+    // into one channel otherwise claims and releases every waiting reply at every wake-up, and
+    // each of those then reads the thread back). Spread a little, so they do not all wake at once.
+    const paceKey = pacer.key(reply.tenantId, reply.channel.connectionId, reply.channel.address);
+    let firstSlot: Slot | null;
+    try {
+      firstSlot = await pacer.reserve(paceKey, opts.maxInlineWaitMs);
+    } catch (e) {
+      rlog.error({ err: e }, 'could not reserve a send slot; will retry');
+      return { retryAfterMs: backoff(Math.min(delivery.delayedRetries, 8)), headers: { [FAILURES_HEADER]: failures } };
+    }
+    if (!firstSlot.granted) {
+      rlog.debug({ waitMs: firstSlot.waitMs }, 'channel busy; reply waits on the queue');
+      return { retryAfterMs: firstSlot.waitMs + Math.floor(Math.random() * 250), headers: { [FAILURES_HEADER]: failures } };
+    }
+
     let claim: Claim;
     try {
       claim = await claims.claim(scope, reply.id);
@@ -255,9 +272,9 @@ export function createSlackSender(deps: SlackSenderDeps) {
         if (!(await claims.progress(held, partsSent, firstTs))) return lost();
       }
 
-      const paceKey = pacer.key(reply.tenantId, reply.channel.connectionId, channel);
       while (partsSent < parts.length) {
-        const slot = await pacer.reserve(paceKey, opts.maxInlineWaitMs);
+        const slot = firstSlot ?? (await pacer.reserve(paceKey, opts.maxInlineWaitMs));
+        firstSlot = null;
         if (!slot.granted) {
           await claims.release(held);
           return { retryAfterMs: slot.waitMs, headers: { [FAILURES_HEADER]: failures } };
