@@ -35,6 +35,9 @@ export interface LoadResult {
   processedRate: number;
   non200: number;
   llm: ReturnType<typeof summarize>;
+  /** Replies posted to Slack per second, first send to last post (all of them, or those within 60 s after the last model request). */
+  postedRate: number;
+  posted: number;
 }
 
 async function measureFloor(databaseUrl: string, tenantId: string, samples: number) {
@@ -78,6 +81,14 @@ async function measureFloor(databaseUrl: string, tenantId: string, samples: numb
   return { redis: summarize(redisRtt), rabbitmq: summarize(mq), rls: summarize(rls) };
 }
 
+/**
+ * The mentions are spread over this many channels, as a workspace's traffic is: Slack takes
+ * about one message per second per channel, so into a single channel the replies would mostly
+ * wait on the queue instead of being posted, and the run would not carry the outbound load.
+ */
+const CHANNELS = 100;
+const channelOf = (i: number) => `C0BENCH${String(i % CHANNELS).padStart(3, '0')}`;
+
 export async function webhookToLlm(opts: WebhookBenchOptions) {
   const stack = await startBenchStack('llm');
   const { databaseUrl, tenant } = stack;
@@ -109,7 +120,7 @@ export async function webhookToLlm(opts: WebhookBenchOptions) {
         token: 'bench',
         team_id: tenant.teamId,
         api_app_id: 'A0KONSTRUCT',
-        event: { type: 'app_mention', user: 'U0BENCH', text: `<@U0BOTUSER> ${marker} opening hours?`, ts, channel: 'C0BENCH', event_ts: ts },
+        event: { type: 'app_mention', user: 'U0BENCH', text: `<@U0BOTUSER> ${marker} opening hours?`, ts, channel: channelOf(i), event_ts: ts },
         type: 'event_callback',
         event_id: `Ev${i}`,
         event_time: Math.floor(Date.now() / 1000),
@@ -126,11 +137,13 @@ export async function webhookToLlm(opts: WebhookBenchOptions) {
     const warmSent = new Map<string, number>();
     await Promise.all(Array.from({ length: 50 }, (_, i) => send(1_000_000 + i, warmSent, [])));
     await waitFor(() => openai.chatRequests().length >= 50, 30_000);
+    await waitFor(() => slack.posts().length >= 50, 30_000);
 
     const loads: LoadResult[] = [];
     for (const [round, rate] of opts.rates.entries()) {
       const base = (round + 1) * 10_000_000;
       const llmBefore = openai.requests.length;
+      const postsBefore = slack.posts().length;
       const total = Math.round(rate * opts.seconds);
       const sent = new Map<string, number>();
       const statuses: number[] = [];
@@ -155,7 +168,14 @@ export async function webhookToLlm(opts: WebhookBenchOptions) {
         if (t0 !== undefined) latencies.push(req.receivedAt - t0);
         last = Math.max(last, req.receivedAt);
       }
+      // The replies too: the run carries the outbound path's load, and the next round starts after it.
+      await waitFor(() => slack.posts().length - postsBefore >= total, 60_000).catch(() => undefined);
+      const posts = slack.posts().slice(postsBefore);
+      const lastPost = Math.max(...posts.map((x) => x.receivedAtEpochMs));
+      const startEpoch = Date.now() - (performance.now() - start);
       loads.push({
+        posted: posts.length,
+        postedRate: posts.length ? posts.length / ((lastPost - startEpoch) / 1000) : 0,
         rate,
         seconds: opts.seconds,
         sent: total,
@@ -186,22 +206,24 @@ export function report(r: Awaited<ReturnType<typeof webhookToLlm>>): string {
   const rows = r.loads
     .map(
       (l) =>
-        `| ${l.rate} msg/s × ${l.seconds} s | ${l.sent} | ${l.achievedRate.toFixed(1)} | ${l.processedRate.toFixed(1)} | ${l.non200} | ${ms(l.llm.p50)} | ${ms(l.llm.p99)} | ${ms(l.llm.max)} | **${(l.llm.p50 / floorSum).toFixed(1)}×** |`,
+        `| ${l.rate} msg/s × ${l.seconds} s | ${l.sent} | ${l.achievedRate.toFixed(1)} | ${l.processedRate.toFixed(1)} | ${l.posted} | ${l.postedRate.toFixed(1)} | ${l.non200} | ${ms(l.llm.p50)} | ${ms(l.llm.p99)} | ${ms(l.llm.max)} | **${(l.llm.p50 / floorSum).toFixed(1)}×** |`,
     )
     .join('\n');
   return `## Webhook receipt → LLM request start
 
 Run ${new Date().toISOString()} on ${machine()}.
 
-A signed Slack \`app_mention\` is POSTed to channel-bridge at a fixed rate (open loop); the
+A signed Slack \`app_mention\` is POSTed to channel-bridge at a fixed rate (open loop), spread
+over ${CHANNELS} channels (Slack takes about one message per second per channel); the
 time until the fake OpenAI server receives the runner's chat completion request for it is
 measured on one clock. channel-bridge, agent-runner and the embedded database (PGlite,
 in memory) each run in their own process, with real Redis and RabbitMQ, all on this machine;
 50 warm-up messages are not counted. "processed" is messages reaching the model per second,
-from the first send to the last model request.
+from the first send to the last model request; "posted" counts the replies that reached the
+fake Slack (the next load starts once they have, or 60 s after the last model request).
 
-| offered load | sent | sent/s | processed/s | non-200 | p50 | p99 | max | p50 / floor |
-|---|---|---|---|---|---|---|---|---|
+| offered load | sent | sent/s | processed/s | replies posted | posted/s | non-200 | p50 | p99 | max | p50 / floor |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows}
 
 Floor, measured in the same run (sequential, ${r.floor.redis.n} samples each):
