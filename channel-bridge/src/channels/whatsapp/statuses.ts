@@ -1,5 +1,5 @@
 import type { KonstructReplyV1, Logger } from '@konstruct/core';
-import { tenantScope, type Db, type TenantTx } from '@konstruct/db';
+import { Prisma, tenantScope, type Db, type TenantTx } from '@konstruct/db';
 import { parseCallbackData, splitWhatsAppText, type CallbackData } from '../../outbound/whatsapp-text.ts';
 import { noTemplateReason } from '../../outbound/whatsapp-sender.ts';
 import type { WhatsAppConnections } from './connections.ts';
@@ -60,14 +60,29 @@ export async function applyWhatsAppStatus(deps: StatusDeps, route: WhatsAppRoute
   const callback = parseCallbackData(str(s.biz_opaque_callback_data, 512));
 
   if (status !== 'failed') {
-    const changed = await deps.db.withTenant(scope, async (tx) => {
-      const reconciled = callback ? await reconcile(tx, wamid, callback) : 0;
-      const advanced = await tx.message.updateMany({
-        where: { providerMessageId: wamid, direction: 'outbound', deliveryState: { in: ADVANCES_FROM[status] } },
-        data: { deliveryState: status },
+    // Usually the sender recorded the wamid before the status came: one round trip advances the
+    // reply and asks whether any reply is still `sending` for this callback, which only then
+    // needs the reconciliation below (it looks at each reply's text).
+    const [waiting, advanced] = await deps.db.tenantBatch(scope, [
+      callback
+        ? Prisma.sql`SELECT id FROM messages
+                      WHERE id = ANY(${callback.replyIds}::uuid[]) AND direction = 'outbound' AND delivery_state = 'sending' AND parts_sent = ${callback.part}`
+        : Prisma.sql`SELECT NULL::uuid AS id WHERE false`,
+      Prisma.sql`UPDATE messages SET delivery_state = ${status}::delivery_state
+                  WHERE provider_message_id = ${wamid} AND direction = 'outbound' AND delivery_state::text = ANY(${ADVANCES_FROM[status]}::text[])
+                  RETURNING id`,
+    ]);
+    let changed = advanced?.length ?? 0;
+    if (callback && waiting?.length) {
+      changed += await deps.db.withTenant(scope, async (tx) => {
+        const reconciled = await reconcile(tx, wamid, callback);
+        const after = await tx.message.updateMany({
+          where: { providerMessageId: wamid, direction: 'outbound', deliveryState: { in: ADVANCES_FROM[status] } },
+          data: { deliveryState: status },
+        });
+        return reconciled + after.count;
       });
-      return reconciled + advanced.count;
-    });
+    }
     return changed ? `${status}: updated` : `${status}: unchanged`;
   }
 
