@@ -262,12 +262,9 @@ export class Escalation {
   async fromHumanThread(msg: KonstructMessageV1): Promise<HandlerResult | null> {
     if (msg.channel.kind !== 'slack' || !msg.thread.inThread) return null;
     const scope = tenantScope(msg.tenantId);
-    const handoff = await this.deps.db.withTenant(scope, (tx) =>
-      tx.handoff.findFirst({
-        where: { humanThread: { path: ['ref'], equals: msg.conversation.ref } },
-        orderBy: { createdAt: 'desc' },
-      }),
-    );
+    // Every message in a Slack thread asks this; one round trip, on an index of the thread's ref.
+    const [rows] = await this.deps.db.tenantBatch(scope, [handoffByThreadSql(scope, msg.conversation.ref)]);
+    const handoff = rows?.[0] as { id: string; status: string; conversationId: string; humanThread: unknown } | undefined;
     if (!handoff) return null;
     const log = this.log.child({ tenantId: msg.tenantId, handoffId: handoff.id, messageId: msg.id });
     const thread = handoff.humanThread as unknown as HumanThread;
@@ -467,6 +464,16 @@ export class Escalation {
       text: saved.text,
     });
   }
+}
+
+/** The newest handoff whose human thread is `ref` (served by handoffs_tenant_id_human_thread_ref_idx). */
+export function handoffByThreadSql(scope: TenantScope, ref: string): Prisma.Sql {
+  return Prisma.sql`
+    SELECT id::text AS id, status::text AS status, conversation_id::text AS "conversationId", human_thread AS "humanThread"
+      FROM handoffs
+     WHERE tenant_id = ${scope.tenantId}::uuid AND human_thread->>'ref' = ${ref}
+     ORDER BY created_at DESC
+     LIMIT 1`;
 }
 
 async function existingPost(tx: TenantTx, handoffId: string, humanThread: unknown) {
