@@ -184,6 +184,46 @@ describe('runner: escalation and handoff', () => {
     expect(posts[1]!.text).toBe('Echo: never mind, what are your hours?');
   });
 
+  it('passes on only the words of a person who shares files in the handoff thread, and tells them so', async () => {
+    const sent = await mention(p, t, 'I need a human to look at my order, please');
+    await waitForThreadPosts(p, sent.threadTs, 1);
+    const conv = await conversationOf(sent.threadTs);
+    const post = await eventually(async () => {
+      const h = await handoffOf(conv.id);
+      expect(h?.human_thread?.ts).toBeTruthy();
+      return h.human_thread as { ts: string };
+    });
+    const file = (id: string, name: string) => ({
+      id,
+      name,
+      mimetype: 'application/pdf',
+      size: 1000,
+      url_private: `https://files.slack.com/files-pri/${t.teamId}-${id}/${name}`,
+      mode: 'hosted',
+    });
+    const notesInThread = () => p.slack.posts().filter((x) => x.channel === HUMANS && x.thread_ts === post.ts && /passed on/.test(x.text ?? ''));
+
+    // Files alone: nothing reaches the customer; the person learns why.
+    await threadMessage(p, t, '', { channel: HUMANS, threadTs: post.ts, files: [file('F0LABEL01', 'label.pdf')] });
+    await eventually(() => expect(notesInThread()).toHaveLength(1));
+    expect(notesInThread()[0]!.text).toMatch(/^Nothing was sent to the customer\. The file was not passed on/);
+
+    // Words with files: the words go to the customer, and the person is told the files did not.
+    await threadMessage(p, t, 'Your return label is on its way by email.', {
+      channel: HUMANS,
+      threadTs: post.ts,
+      files: [file('F0LABEL02', 'label.pdf'), file('F0INVOICE', 'invoice.pdf')],
+    });
+    const [, relayed] = await waitForThreadPosts(p, sent.threadTs, 2);
+    expect(relayed!.text).toBe('Your return label is on its way by email.');
+    await eventually(() => expect(notesInThread()).toHaveLength(2));
+    expect(notesInThread()[1]!.text).toMatch(/^Only your text reached the customer\. The 2 files were not passed on/);
+    await barrier();
+    expect(postsIn(p, sent.threadTs)).toHaveLength(2);
+    const stored = await simpleQuery(owner, `SELECT text FROM messages WHERE conversation_id = $1 AND author = 'human'`, [conv.id]);
+    expect(stored.rows).toEqual([{ text: 'Your return label is on its way by email.' }]);
+  });
+
   it('lets the model hand over with the handoff tool', async () => {
     p.openai.respond((req: ChatRequest) => {
       const tool = req.messages.find((m) => m.role === 'tool');

@@ -56,7 +56,7 @@ export async function threadMessage(
   p: Platform,
   tenant: SlackTenant,
   text: string,
-  opts: { threadTs: string; channel: string; user?: string },
+  opts: { threadTs: string; channel: string; user?: string; files?: Record<string, unknown>[] },
 ): Promise<{ ts: string }> {
   const ev = slackFixture('thread_reply');
   const ts = uniqueTs();
@@ -70,6 +70,10 @@ export async function threadMessage(
   ev.event.parent_user_id = 'U0BOTUSER';
   ev.event.text = text;
   ev.event.client_msg_id = `msg-${ts}`;
+  if (opts.files) {
+    ev.event.subtype = 'file_share';
+    ev.event.files = opts.files;
+  }
   expect((await postSlack(p.bridge.url, ev, p.signingSecret)).status).toBe(200);
   return { ts };
 }

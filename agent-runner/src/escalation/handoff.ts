@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChannelKind, KonstructMessageV1, KonstructReplyV1, Logger, TenantEvent } from '@konstruct/core';
+import { attachmentMarkers, derivedUuid, type ChannelKind, type KonstructMessageV1, type KonstructReplyV1, type Logger, type TenantEvent } from '@konstruct/core';
 import { Prisma, tenantScope, type Db, type TenantScope, type TenantTx } from '@konstruct/db';
 import type { HandlerResult } from '@konstruct/bus';
 import { auditRow, recordAudit, type AuditEntry } from '../audit/recorder.ts';
@@ -273,8 +273,14 @@ export class Escalation {
       log.info('message in a released handoff thread; not relayed');
       return 'ack';
     }
-    if (!msg.text.trim()) {
-      log.info('empty message in the handoff thread (attachment only?); not relayed');
+    // Files stay in Slack: only words reach the customer. The person is told so in the thread.
+    const files = msg.attachments.length;
+    const words = files && msg.text === attachmentMarkers(msg.attachments) ? '' : msg.text.trim();
+    if (files) {
+      await this.noteInThread(scope, msg, thread.humanConversationId, derivedUuid(msg.id, 'files-not-relayed'), filesNotRelayed(files, words !== ''));
+    }
+    if (!words) {
+      log.info({ files }, 'message in the handoff thread without text; not relayed');
       return 'ack';
     }
     const customer = thread.customer;
@@ -431,13 +437,17 @@ export class Escalation {
   }
 
   /** Tells the humans in the thread that the employee answers again. */
-  private async confirmInThread(scope: TenantScope, msg: KonstructMessageV1, humanConversationId: string) {
-    const text = 'Released: the employee answers this customer again.';
+  private confirmInThread(scope: TenantScope, msg: KonstructMessageV1, humanConversationId: string) {
+    return this.noteInThread(scope, msg, humanConversationId, msg.id, 'Released: the employee answers this customer again.');
+  }
+
+  /** A system note for the people in a handoff's thread, answering `msg` there; written once per `id`. */
+  private async noteInThread(scope: TenantScope, msg: KonstructMessageV1, humanConversationId: string, id: string, text: string) {
     const saved = await this.deps.db.withTenant(scope, async (tx) => {
       await tx.message.createMany({
         data: [
           {
-            id: msg.id,
+            id,
             tenantId: msg.tenantId,
             conversationId: humanConversationId,
             direction: 'outbound',
@@ -449,7 +459,7 @@ export class Escalation {
         ],
         skipDuplicates: true,
       });
-      return tx.message.findUniqueOrThrow({ where: { id: msg.id }, select: { id: true, text: true, deliveryState: true } });
+      return tx.message.findUniqueOrThrow({ where: { id }, select: { id: true, text: true, deliveryState: true } });
     });
     if (saved.deliveryState !== 'pending') return;
     await this.deps.publishReply({
@@ -464,6 +474,13 @@ export class Escalation {
       text: saved.text,
     });
   }
+}
+
+function filesNotRelayed(files: number, withText: boolean): string {
+  const what = files === 1 ? 'The file was' : `The ${files} files were`;
+  return withText
+    ? `Only your text reached the customer. ${what} not passed on: files stay in Slack. Share a link in the text if they need it.`
+    : `Nothing was sent to the customer. ${what} not passed on: files stay in Slack. Write the answer as text, with a link if they need the file.`;
 }
 
 /** The newest handoff whose human thread is `ref` (served by handoffs_tenant_id_human_thread_ref_idx). */

@@ -27,6 +27,14 @@ export const Attachment = z.object({
 });
 export type Attachment = z.infer<typeof Attachment>;
 
+/**
+ * How attachments read as text where the sender wrote none, e.g.
+ * `[image: photo.png] [document: q3.pdf]`: the message text the employee sees then.
+ */
+export function attachmentMarkers(attachments: readonly Attachment[]): string {
+  return attachments.map((a) => `[${a.kind}${a.name ? `: ${a.name}` : ''}]`).join(' ');
+}
+
 /** W3C trace context, carried across the bus so one conversation turn is one trace. */
 export const TraceContext = z.object({
   traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/),

@@ -295,3 +295,62 @@ describe('normalizeSlackEvent — odd shapes in a signed body', () => {
     expect(publish(env, { ...route, botUserId: null }).text).toBe('what are your opening hours on Saturday?');
   });
 });
+
+describe('normalizeSlackEvent — files', () => {
+  const file = (over: Record<string, unknown> = {}) => ({
+    id: 'F0INVOICE1',
+    name: 'invoice-0042.pdf',
+    title: 'Invoice 42',
+    mimetype: 'application/pdf',
+    size: 48213,
+    url_private: 'https://files.slack.com/files-pri/T0001ACME-F0INVOICE1/invoice-0042.pdf',
+    mode: 'hosted',
+    ...over,
+  });
+  const share = (text: string, files: unknown) => {
+    const env = fixture('app_mention');
+    env.event = { ...env.event!, type: 'message', subtype: 'file_share', channel_type: 'im', text, files } as SlackEnvelope['event'];
+    return env;
+  };
+
+  it('keeps shared files as attachments by reference, with the words as the text', () => {
+    const msg = publish(share('here is the invoice', [file(), file({ id: 'F0PHOTO01', name: 'damage.jpg', mimetype: 'image/jpeg', size: 1200 })]));
+    expect(KonstructMessageV1.safeParse(msg).success).toBe(true);
+    expect(msg.text).toBe('here is the invoice');
+    expect(msg.attachments).toEqual([
+      {
+        kind: 'document',
+        externalId: 'F0INVOICE1',
+        name: 'invoice-0042.pdf',
+        mimeType: 'application/pdf',
+        sizeBytes: 48213,
+        url: 'https://files.slack.com/files-pri/T0001ACME-F0INVOICE1/invoice-0042.pdf',
+      },
+      { kind: 'image', externalId: 'F0PHOTO01', name: 'damage.jpg', mimeType: 'image/jpeg', sizeBytes: 1200, url: expect.stringMatching(/^https:/) },
+    ]);
+  });
+
+  it('files without words read as their markers', () => {
+    const msg = publish(share('', [file(), file({ id: 'F0VOICE01', name: 'note.m4a', mimetype: 'audio/mp4' }), file({ id: 'F0ZIP0001', name: 'a.zip', mimetype: 'application/zip' })]));
+    expect(msg.text).toBe('[document: invoice-0042.pdf] [audio: note.m4a] [file: a.zip]');
+  });
+
+  it('leaves out withheld files and anything not shaped like a file, and keeps at most 20', () => {
+    const msg = publish(
+      share('see these', [
+        file({ mode: 'tombstone' }),
+        file({ id: 'F0HIDDEN1', mode: 'hidden_by_limit' }),
+        'F0STRING',
+        null,
+        file({ id: 7 }),
+        file({ id: 'F0NOURL01', url_private: 'javascript:alert(1)', size: -1, mimetype: 5, name: '' }),
+        ...Array.from({ length: 30 }, (_, i) => file({ id: `F0MANY${i}` })),
+      ]),
+    );
+    expect(KonstructMessageV1.safeParse(msg).success).toBe(true);
+    expect(msg.attachments).toHaveLength(20);
+    expect(msg.attachments[0]).toEqual({ kind: 'file', externalId: 'F0NOURL01', name: 'Invoice 42' });
+    expect(msg.attachments.map((a) => a.externalId)).not.toContain('F0HIDDEN1');
+    expect(publish(share('no files', 'F0NOTALIST')).attachments).toEqual([]);
+  });
+});

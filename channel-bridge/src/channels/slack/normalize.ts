@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { newTraceparent, type KonstructMessageV1 } from '@konstruct/core';
+import { attachmentMarkers, newTraceparent, type Attachment, type KonstructMessageV1 } from '@konstruct/core';
 import { slackConversationRef } from './threads.ts';
 
 /** The parts of a Slack Events API envelope we read. */
@@ -24,6 +24,8 @@ export interface SlackEvent {
   thread_ts?: string;
   channel?: string;
   channel_type?: string;
+  /** A `file_share`'s files (Slack file objects; only what we keep is named here). */
+  files?: unknown;
 }
 
 export type Route = { tenantId: string; connectionId: string; botUserId: string | null };
@@ -89,6 +91,8 @@ export function normalizeSlackEvent(env: SlackEnvelope, route: Route, now = new 
   else return { kind: 'ignore', reason: 'not addressed to the employee' };
 
   const rootTs = inThread ? ev.thread_ts! : ev.ts;
+  const written = stripMention(text, botUser);
+  const attachments = slackFiles(ev.files);
   return {
     kind: 'publish',
     addressed,
@@ -101,8 +105,9 @@ export function normalizeSlackEvent(env: SlackEnvelope, route: Route, now = new 
       conversation: { ref: slackConversationRef(env.team_id, ev.channel, rootTs) },
       externalId: `${ev.channel}:${ev.ts}`,
       sender: { externalId: ev.user },
-      text: stripMention(text, botUser),
-      attachments: [],
+      // Files without words read as their markers, as WhatsApp media without a caption do.
+      text: written.trim() ? written : attachmentMarkers(attachments) || written,
+      attachments,
       thread: { replyTo: rootTs, inThread },
       receivedAt: now.toISOString(),
       trace: { traceparent: newTraceparent() },
@@ -113,6 +118,45 @@ export function normalizeSlackEvent(env: SlackEnvelope, route: Route, now = new 
 const STRING_FIELDS = ['type', 'subtype', 'user', 'text', 'ts', 'thread_ts', 'channel', 'channel_type'] as const;
 
 /** A signed body is Slack's, but a field of an unexpected type must not crash the route. */
+const MAX_ATTACHMENTS = 20;
+
+/**
+ * A message's files as attachments, by reference: Slack's file id and its private URL (read
+ * with the bot token), never the content. Files Slack withholds (deleted, or beyond a free
+ * workspace's history) are left out; so is anything not shaped like a file object.
+ */
+export function slackFiles(files: unknown): Attachment[] {
+  if (!Array.isArray(files)) return [];
+  const out: Attachment[] = [];
+  for (const f of files) {
+    if (out.length === MAX_ATTACHMENTS) break;
+    if (!f || typeof f !== 'object') continue;
+    const file = f as Record<string, unknown>;
+    const id = typeof file.id === 'string' && file.id.length > 0 && file.id.length <= 512 ? file.id : null;
+    if (!id || file.mode === 'tombstone' || file.mode === 'hidden_by_limit') continue;
+    const mimeType = typeof file.mimetype === 'string' && file.mimetype.length <= 255 ? file.mimetype : undefined;
+    const rawName = typeof file.name === 'string' && file.name ? file.name : typeof file.title === 'string' ? file.title : '';
+    const url = typeof file.url_private === 'string' && /^https:\/\//.test(file.url_private) && file.url_private.length <= 2048 ? file.url_private : undefined;
+    const size = typeof file.size === 'number' && Number.isSafeInteger(file.size) && file.size >= 0 ? file.size : undefined;
+    out.push({
+      kind: fileKind(mimeType),
+      externalId: id,
+      ...(rawName && { name: rawName.slice(0, 1024) }),
+      ...(mimeType && { mimeType }),
+      ...(size !== undefined && { sizeBytes: size }),
+      ...(url && { url }),
+    });
+  }
+  return out;
+}
+
+function fileKind(mimeType: string | undefined): Attachment['kind'] {
+  const top = mimeType?.split('/')[0];
+  if (top === 'image' || top === 'audio' || top === 'video') return top;
+  if (mimeType && (top === 'text' || /pdf|msword|officedocument|opendocument|rtf|csv/.test(mimeType))) return 'document';
+  return 'file';
+}
+
 function wellFormed(env: SlackEnvelope, ev: SlackEvent): boolean {
   if (typeof ev !== 'object' || Array.isArray(ev)) return false;
   if (env.team_id !== undefined && typeof env.team_id !== 'string') return false;
