@@ -103,6 +103,14 @@ describe('opening a turn', () => {
     expect(third.existing).toEqual({ id: reply.id, text: 'Hello!', deliveryState: 'pending', conversationId: opened.conversation.id });
   });
 
+  it('a message carrying a NUL character is recorded (as U+FFFD), not refused', async () => {
+    const msg = message(`slack:T:C:${randomUUID()}`, 'before\u0000after', { attachments: [{ kind: 'file', name: 'a\u0000.txt' }] });
+    const opened = await open(msg);
+    expect(opened.inbound.fresh).toBe(true);
+    const { rows: [stored] } = await owner.query('SELECT text, attachments FROM messages WHERE id = $1', [msg.id]);
+    expect(stored).toEqual({ text: 'before\uFFFDafter', attachments: [{ kind: 'file', name: 'a\uFFFD.txt' }] });
+  });
+
   it('a later message moves the conversation on and reads history, oldest first, without itself', async () => {
     const ref = `slack:T:C:${randomUUID()}`;
     const m1 = message(ref, 'one', { receivedAt: new Date(Date.now() - 60_000).toISOString() });
@@ -199,21 +207,44 @@ describe('saving the reply', () => {
     expect((await owner.query('SELECT count(*)::int AS n FROM usage_records WHERE conversation_id = $1', [conversationId])).rows[0].n).toBe(1);
   });
 
-  it('an audit event that cannot be stored does not keep the reply back, and is logged in full', async () => {
+  it('stores what Postgres would refuse (a NUL character) in a form it accepts: nothing is lost', async () => {
     const { msg, conversationId } = await inbound();
-    const { log, lines } = capture();
-    // jsonb refuses a NUL character: the audit insert fails, the reply must still be written.
-    const bad = { actorKind: 'agent' as const, actorId: agentId, action: 'test.unstorable', data: { text: 'nul \u0000 here' } };
-    const saved = await saveReply(
+    const odd = { actorKind: 'agent' as const, actorId: agentId, action: 'test.nul', subjectId: msg.id, data: { text: 'nul \u0000 here', big: 12n, ['k\u0000']: [1, undefined] } };
+    await saveReply(
       db,
       scope,
-      { tenantId: scope.tenantId, conversationId, inReplyToId: msg.id, channelKind: 'slack', author: 'agent', text: 'still answered' },
-      { audits: [bad], agentId },
-      log,
+      { tenantId: scope.tenantId, conversationId, inReplyToId: msg.id, channelKind: 'slack', author: 'agent', text: 'answered' },
+      { audits: [odd], agentId },
+      quiet,
     );
-    expect(saved).toMatchObject({ text: 'still answered', fresh: true });
+    const { rows } = await owner.query(`SELECT data FROM audit_events WHERE tenant_id = $1 AND action = 'test.nul' AND subject_id = $2`, [scope.tenantId, msg.id]);
+    expect(rows).toEqual([{ data: { text: 'nul \uFFFD here', big: '12', 'k\uFFFD': [1, null] } }]);
+  });
+
+  it('an audit event the database refuses does not keep the reply back, and is logged in full', async () => {
+    const { msg, conversationId } = await inbound();
+    const { log, lines } = capture();
+    // The audit table refusing one kind of event stands in for any failure of the audit insert.
+    await owner.query(`
+      CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.action = 'test.refused' THEN RAISE EXCEPTION 'audit refused for the test'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_audit();`);
+    try {
+      const refused = { actorKind: 'agent' as const, actorId: agentId, action: 'test.refused', data: { why: 'test' } };
+      const saved = await saveReply(
+        db,
+        scope,
+        { tenantId: scope.tenantId, conversationId, inReplyToId: msg.id, channelKind: 'slack', author: 'agent', text: 'still answered' },
+        { audits: [refused], agentId },
+        log,
+      );
+      expect(saved).toMatchObject({ text: 'still answered', fresh: true });
+    } finally {
+      await owner.query('DROP TRIGGER test_refuse_audit ON audit_events; DROP FUNCTION test_refuse_audit();');
+    }
     expect((await owner.query('SELECT count(*)::int AS n FROM messages WHERE in_reply_to_id = $1', [msg.id])).rows[0].n).toBe(1);
+    expect(lines.some((l) => l.msg === 'saving the reply with its audit events failed; retrying without them')).toBe(true);
     const logged = lines.find((l) => l.msg === 'audit event could not be recorded');
-    expect(logged?.audit).toMatchObject({ tenantId: scope.tenantId, action: 'test.unstorable' });
+    expect(logged?.audit).toMatchObject({ tenantId: scope.tenantId, action: 'test.refused', data: { why: 'test' } });
   });
 });

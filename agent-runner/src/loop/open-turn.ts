@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KonstructMessageV1, Logger, Result } from '@konstruct/core';
-import { Prisma, type BatchRow, type Db, type TenantScope } from '@konstruct/db';
+import { jsonText, Prisma, type BatchRow, type Db, type TenantScope } from '@konstruct/db';
 import type { EscalationRule } from '../escalation/rules.ts';
 import type { PreparedRecall, RecalledMemory } from '../memory/long-term.ts';
 import type { HistoryEntry } from './prompt.ts';
@@ -82,7 +82,7 @@ async function run(
         INSERT INTO messages (id, tenant_id, conversation_id, direction, author, channel_kind, external_id, sender_external_id,
                               text, attachments, delivery_state, created_at)
         SELECT ${msg.id}::uuid, ${tenant}, conv.id, 'inbound', 'end_user', ${msg.channel.kind}::channel_kind, ${msg.externalId},
-               ${msg.sender.externalId}, ${msg.text}, ${JSON.stringify(msg.attachments)}::jsonb, 'received', ${at}::timestamptz
+               ${msg.sender.externalId}, ${msg.text}, ${jsonText(msg.attachments)}::jsonb, 'received', ${at}::timestamptz
           FROM conv
         ON CONFLICT DO NOTHING
         RETURNING id

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@konstruct/core';
-import { Prisma, recordAudit, type AuditEntry, type Db, type TenantScope } from '@konstruct/db';
+import { jsonText, Prisma, recordAudit, storableAudit, type AuditEntry, type Db, type TenantScope } from '@konstruct/db';
 import type { ChatResult } from '../llm/types.ts';
 
 export interface ReplyRow {
@@ -61,7 +61,7 @@ async function write(
 ): Promise<ReplyRow & { fresh: boolean }> {
   const id = randomUUID();
   const tenant = Prisma.sql`${scope.tenantId}::uuid`;
-  const auditRows = audits.map((a) => ({
+  const auditRows = audits.map(storableAudit).map((a) => ({
     actor_kind: a.actorKind,
     actor_id: a.actorId ?? null,
     action: a.action,
@@ -91,7 +91,7 @@ async function write(
         INSERT INTO audit_events (id, tenant_id, actor_kind, actor_id, action, subject_type, subject_id, data)
         SELECT gen_random_uuid(), ${tenant}, x.e->>'actor_kind', x.e->>'actor_id', x.e->>'action', x.e->>'subject_type',
                x.e->>'subject_id', coalesce(x.e->'data', '{}')
-          FROM jsonb_array_elements(${JSON.stringify(auditRows)}::jsonb) WITH ORDINALITY AS x(e, n)
+          FROM jsonb_array_elements(${jsonText(auditRows)}::jsonb) WITH ORDINALITY AS x(e, n)
          WHERE EXISTS (SELECT 1 FROM ins)
          ORDER BY x.n
         RETURNING id
@@ -100,7 +100,7 @@ async function write(
                                    cache_read_tokens, cost_usd_micros, latency_ms)
         SELECT gen_random_uuid(), ${tenant}, ${agentId}::uuid, ${reply.conversationId}::uuid, u.provider::llm_provider, u.model,
                u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cost_usd_micros, u.latency_ms
-          FROM jsonb_to_recordset(${JSON.stringify(usageRows)}::jsonb)
+          FROM jsonb_to_recordset(${jsonText(usageRows)}::jsonb)
                AS u(provider text, model text, input_tokens int, output_tokens int, cache_read_tokens int, cost_usd_micros bigint, latency_ms int)
          WHERE EXISTS (SELECT 1 FROM ins)
         RETURNING id

@@ -35,15 +35,34 @@ export function literal(v: unknown): string {
     // Parenthesised so that a negative number after an operator stays one token.
     return v < 0 ? `(${v})` : String(v);
   }
-  if (typeof v === 'string') return pg.escapeLiteral(v);
+  // Postgres text cannot hold NUL (a message may carry one): it is written as U+FFFD instead of
+  // failing the whole transaction.
+  if (typeof v === 'string') return pg.escapeLiteral(v.replaceAll(NUL, REPLACEMENT));
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) throw new TypeError('cannot inline an invalid date into SQL');
     return pg.escapeLiteral(v.toISOString());
   }
-  if (Array.isArray(v)) return pg.escapeLiteral(arrayLiteral(v));
+  if (Array.isArray(v)) return pg.escapeLiteral(arrayLiteral(v).replaceAll(NUL, REPLACEMENT));
   if (Buffer.isBuffer(v) || v instanceof Uint8Array) throw new TypeError('cannot inline binary data into SQL; use $queryRaw');
-  if (typeof v === 'object') return pg.escapeLiteral(JSON.stringify(v));
+  // jsonb refuses a NUL too (JSON writes it as an escape), in keys as in values.
+  if (typeof v === 'object') return pg.escapeLiteral(jsonText(v));
   throw new TypeError(`cannot inline a ${typeof v} into SQL`);
+}
+
+/** JSON text for a `::jsonb` value, with any NUL (in keys or strings) written as U+FFFD. */
+export function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => withoutNul(x));
+}
+
+const NUL = '\u0000';
+const REPLACEMENT = '\uFFFD';
+
+function withoutNul(x: unknown): unknown {
+  if (typeof x === 'string') return x.replaceAll(NUL, REPLACEMENT);
+  if (x && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Date) && Object.keys(x).some((k) => k.includes(NUL))) {
+    return Object.fromEntries(Object.entries(x).map(([k, y]) => [k.replaceAll(NUL, REPLACEMENT), y]));
+  }
+  return x;
 }
 
 /** A Postgres array literal ('{"a","b",NULL}'), every element quoted. */

@@ -1,5 +1,5 @@
 export { createDb, tenantScope, Prisma } from './client.ts';
-export { inlineSql } from './batch.ts';
+export { inlineSql, jsonText } from './batch.ts';
 export type { BatchRow } from './batch.ts';
 export type { Db, DbOptions, TenantScope, TenantTx, RoutingTx, PlatformTx } from './client.ts';
 export * as enums from './generated/prisma/enums.ts';
@@ -16,5 +16,5 @@ export {
   EXACT_ONLY_MODELS,
 } from './memory-search.ts';
 export type { MemoryPlan, MemoryVectorQuery, MemoryVectorHit, MemorySearchResult } from './memory-search.ts';
-export { auditRow, recordAudit } from './audit.ts';
+export { auditRow, recordAudit, storableAudit } from './audit.ts';
 export type { AuditEntry } from './audit.ts';

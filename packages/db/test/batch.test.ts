@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma, type Db, type TenantScope } from '@konstruct/db';
-import { inlineSql, literal } from '../src/batch.ts';
+import { inlineSql, jsonText, literal } from '../src/batch.ts';
 import { appDb, createTenant, ownerClient } from '../../../test/support/db.ts';
 
 let owner: pg.Client;
@@ -60,6 +60,22 @@ describe('values inlined into a batch', () => {
     expect((row.at as Date).toISOString()).toBe(when.toISOString());
     expect(row.nil).toBe(true);
     expect(row.withnull).toBe(2);
+  });
+
+  it('writes a NUL, which Postgres cannot hold, as U+FFFD instead of failing the transaction', async () => {
+    const row = await one(
+      a,
+      Prisma.sql`SELECT ${'a\u0000b'}::text AS s, ${['x\u0000']}::text[] AS arr, ${{ ['k\u0000']: 'v\u0000', n: ['\u0000'] }}::jsonb AS obj,
+                        ${jsonText({ text: 'q\u0000' })}::jsonb AS viaText, ${jsonText({ text: 'typed \\u0000 as text' })}::jsonb AS literal`,
+    );
+    expect(row).toEqual({
+      s: 'a\uFFFDb',
+      arr: ['x\uFFFD'],
+      obj: { 'k\uFFFD': 'v\uFFFD', n: ['\uFFFD'] },
+      viatext: { text: 'q\uFFFD' },
+      // A backslash and "u0000" someone typed are text, and stay so.
+      literal: { text: 'typed \\u0000 as text' },
+    });
   });
 
   it('refuses values that have no safe literal', () => {
