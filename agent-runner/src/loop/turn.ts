@@ -133,6 +133,7 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
     endUserExternalId: msg.sender.externalId,
     inboundMessageId: inbound.id,
     userText: msg.text,
+    newConversation: ctx.newConversation,
   };
   /** A reply given without the model still belongs in the conversation's window. */
   const rememberDirect = async (result: HandlerResult, text: string) => {
@@ -195,7 +196,7 @@ export async function runTurn(msg: KonstructMessageV1, deps: TurnDeps): Promise<
   const modelDecides = ruleFor(ctx.rules, 'model_decides', 'the employee decided a person should take over');
 
   const remembered = deps.memory
-    ? await deps.memory.before(scope, memoryTurn, { newConversation: ctx.newConversation, ...(ctx.recalled && { recalled: ctx.recalled }) })
+    ? await deps.memory.before(scope, memoryTurn, ctx.recalled ? { recalled: ctx.recalled } : {})
     : null;
   const prompt = remembered
     ? buildWindowPrompt(agent, remembered.history, msg.text, { channel: msg.channel.kind, memory: remembered.memoryPrompt })

@@ -21,6 +21,8 @@ export interface TurnContext {
   inboundMessageId: string;
   /** What the end user wrote. */
   userText: string;
+  /** The conversation was created by this message: it has no earlier turns to load, and its window starts with this turn. */
+  newConversation: boolean;
 }
 
 export interface BeforeTurn {
@@ -35,8 +37,6 @@ export interface BeforeTurn {
 export interface BeforeOptions {
   /** The recall already ran (in the turn's opening transaction, from `prepareRecall`). */
   recalled?: Result<RecalledMemory[], string>;
-  /** The conversation was created by this message: it has no earlier turns to load. */
-  newConversation?: boolean;
 }
 
 export interface AfterTurn {
@@ -66,7 +66,7 @@ export function createTurnMemory(deps: TurnMemoryDeps) {
 
     async before(scope: TenantScope, ctx: TurnContext, opts: BeforeOptions = {}): Promise<BeforeTurn> {
       const [win, recall] = await Promise.all([
-        opts.newConversation
+        ctx.newConversation
           ? null
           : deps.window.load(scope, ctx.conversationId, { excludeTurnId: ctx.inboundMessageId }).catch((e: unknown) => {
               log.warn({ err: errorMessage(e), conversationId: ctx.conversationId }, 'conversation history unavailable');
@@ -89,9 +89,9 @@ export function createTurnMemory(deps: TurnMemoryDeps) {
     },
 
     /** `entries`: the whole turn — the user's message, tool calls and results, the reply. */
-    async after(scope: TenantScope, ctx: TurnContext & { entries: WindowEntry[]; newConversation?: boolean }): Promise<AfterTurn> {
+    async after(scope: TenantScope, ctx: TurnContext & { entries: WindowEntry[] }): Promise<AfterTurn> {
       const [appended, remembered] = await Promise.all([
-        deps.window.append(scope, ctx.conversationId, { id: ctx.inboundMessageId, entries: ctx.entries }, { newConversation: ctx.newConversation === true }),
+        deps.window.append(scope, ctx.conversationId, { id: ctx.inboundMessageId, entries: ctx.entries }, { newConversation: ctx.newConversation }),
         deps.longTerm.rememberTurn(scope, {
           agentId: ctx.agentId,
           conversationId: ctx.conversationId,

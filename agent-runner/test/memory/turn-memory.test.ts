@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('turn memory', () => {
   it('gives the next turn the previous turn (tool call included) and what the user said about themselves', async () => {
     const c = await seedConversation(owner, T.tenantId, 'U42');
-    const base = { agentId: c.agentId, conversationId: c.conversationId, endUserExternalId: 'U42' };
+    const base = { agentId: c.agentId, conversationId: c.conversationId, endUserExternalId: 'U42', newConversation: false };
 
     // Turn 1: the inbound message is recorded first, as runTurn does.
     const text1 = 'Hi! I am allergic to peanuts. Is order #A77 shipped?';
@@ -83,7 +83,7 @@ describe('turn memory', () => {
       logger,
     });
     const c = await seedConversation(owner, T.tenantId, 'U43');
-    const r = await off.before(T, { agentId: c.agentId, conversationId: c.conversationId, endUserExternalId: 'U43', inboundMessageId: 'none', userText: 'I prefer tea.' });
+    const r = await off.before(T, { agentId: c.agentId, conversationId: c.conversationId, endUserExternalId: 'U43', inboundMessageId: 'none', userText: 'I prefer tea.', newConversation: false });
     expect(r).toEqual({ history: [], historySource: 'postgres', memoryPrompt: null, recalled: [] });
   });
 });
