@@ -1,17 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@konstruct/core';
 import { createDb, tenantScope, type Db, type TenantScope } from '@konstruct/db';
-import { migrate } from '@konstruct/db/admin';
 import { databaseUrl } from '../../test/support/db.ts';
+import { postgresBin, startRealPostgres, type Backend } from '../../test/support/real-postgres.ts';
 import { callCostUsdMicros } from '../src/llm/prices.ts';
 import type { ChatMessage } from '../src/llm/types.ts';
 import { BudgetLedger, estimateCall, type Reservation } from '../src/budget/index.ts';
@@ -34,77 +28,13 @@ const PROCESSES = 3;
 const CALLS = 50;
 const NOW = new Date('2026-10-15T12:00:00Z');
 
-interface Backend {
-  url: string;
-  stop(): Promise<void>;
-}
-
-// ───────────────────────────── a real PostgreSQL, if installed ─────────────────────────────
-
-function postgresBin(): string | null {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return null;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
-  return versions[0] ? join(root, versions[0], 'bin') : null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Postgres refuses to run as root: run its tools as the `postgres` user then. */
-function runPg(bin: string, args: string[]): void {
-  const asRoot = userInfo().uid === 0;
-  execFileSync(asRoot ? 'runuser' : bin, asRoot ? ['-u', 'postgres', '--', bin, ...args] : args, { stdio: 'pipe' });
-}
-
-async function startRealPostgres(bin: string): Promise<Backend> {
-  const dir = mkdtempSync(join(tmpdir(), 'konstruct-budget-pg-'));
-  if (userInfo().uid === 0) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-  const data = join(dir, 'data');
-  runPg(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  const port = await freePort();
-  runPg(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`, 'start']);
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
-  try {
-    // The migrations as they are, except pgvector (not installed here).
-    const source = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
-    const copy = join(dir, 'migrations');
-    for (const name of readdirSync(source)) {
-      const file = join(source, name, 'migration.sql');
-      if (!existsSync(file)) continue;
-      mkdirSync(join(copy, name), { recursive: true });
-      const sql = readFileSync(file, 'utf8').replace(/^CREATE EXTENSION IF NOT EXISTS vector;$/m, '').replace(/\bvector\(384\)/g, 'real[]');
-      writeFileSync(join(copy, name, 'migration.sql'), sql);
-    }
-    await migrate(url, copy);
-  } catch (e) {
-    runPg(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']);
-    throw e;
-  }
-  return {
-    url,
-    async stop() {
-      runPg(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const realPostgres = postgresBin();
 
 // ───────────────────────────── the tests, per backend ─────────────────────────────
 
 const backends: [string, () => Promise<Backend>][] = [
   ['the embedded database (PGlite)', async () => ({ url: databaseUrl(), stop: async () => {} })],
 ];
+const realPostgres = postgresBin();
 if (realPostgres) backends.push(['a real PostgreSQL server', () => startRealPostgres(realPostgres)]);
 
 describe.each(backends)('on %s', (_name, start) => {

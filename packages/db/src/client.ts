@@ -67,6 +67,10 @@ export function createDb(opts: DbOptions): Db {
   const pool = createPool(opts);
   const prisma = createPrisma(opts, pool);
   const txOptions = { timeout: opts.transactionTimeoutMs ?? 10_000, maxWait: 10_000 };
+  // A batch is bounded per statement, as an interactive transaction is as a whole: a statement
+  // stuck behind a lock gives up instead of holding its connection. (PGlite accepts the setting
+  // but does not enforce it.)
+  const tenantSettings = `SELECT set_config('role', 'konstruct_app', true), set_config('statement_timeout', ${literal(String(txOptions.timeout))}, true),`;
   return {
     async withTenant(scope, fn) {
       if (scope?.__scope !== 'tenant') throw new Error('withTenant needs a TenantScope from tenantScope()');
@@ -78,7 +82,7 @@ export function createDb(opts: DbOptions): Db {
     },
     async tenantBatch(scope, statements) {
       if (scope?.__scope !== 'tenant') throw new Error('tenantBatch needs a TenantScope from tenantScope()');
-      return runBatch(pool, `SELECT set_config('role', 'konstruct_app', true), set_config('app.tenant_id', ${literal(scope.tenantId)}, true)`, statements);
+      return runBatch(pool, `${tenantSettings} set_config('app.tenant_id', ${literal(scope.tenantId)}, true)`, statements);
     },
     async withRouting(fn) {
       return prisma.$transaction(async (tx) => {
