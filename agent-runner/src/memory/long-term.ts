@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { errorMessage, isUuid, isZeroVector, toVectorLiteral, type Embedder, type Logger, type Result } from '@konstruct/core';
 import {
   exactMemorySearchStatement,
+  jsonText,
   memoryHitsFromRows,
+  Prisma,
   searchMemoryVectors,
   type BatchRow,
   type Db,
   type MemoryPlan,
   type MemoryVectorHit,
-  type Prisma,
   type TenantScope,
 } from '@konstruct/db';
 import { memoriesFrom, type MemoryCandidate } from './worth-remembering.ts';
@@ -184,23 +185,45 @@ export class LongTermMemory {
       // The model call happens before the transaction: no connection is held while it runs.
       const vectors = await this.deps.embedder.embedMany(candidates.map((c) => c.text));
       const outcome: RememberOutcome = { stored: [], duplicates: [] };
+      const items = candidates.flatMap((c, i) => (isZeroVector(vectors[i]!) ? [] : [{ ...c, id: randomUUID(), vector: vectors[i]! }]));
+      if (!items.length) return { ok: true, value: outcome };
+      // Only this end user's memories (or only the shared ones): a repeat is per person.
+      const near = (vector: readonly number[]) =>
+        exactMemorySearchStatement(scope, { agentId: args.agentId, vector, model, k: 1, endUserExternalId: args.endUserExternalId });
+      const columns = Prisma.sql`memory_items (id, tenant_id, agent_id, conversation_id, end_user_external_id, text, embedding, embedding_model, metadata)`;
+      const values = (item: (typeof items)[number]) => Prisma.sql`${item.id}::uuid, ${scope.tenantId}::uuid, ${args.agentId}::uuid,
+        ${args.conversationId}::uuid, ${args.endUserExternalId}, ${item.text}, ${toVectorLiteral(item.vector)}::vector, ${model},
+        ${jsonText({ kind: item.kind, ...metadata })}::jsonb`;
+      const searches = items.map((item) => near(item.vector));
+      if (searches.every((q): q is Prisma.Sql => q !== null)) {
+        // Plans known: each candidate is inserted unless a near one exists, all in one round
+        // trip; a later candidate sees the ones before it.
+        const results = await this.deps.db.tenantBatch(
+          scope,
+          items.map(
+            (item, i) => Prisma.sql`
+              INSERT INTO ${columns}
+              SELECT ${values(item)}
+               WHERE NOT EXISTS (SELECT 1 FROM (${searches[i]!}) nearest WHERE nearest.distance <= ${DUPLICATE_DISTANCE})
+              RETURNING id`,
+          ),
+        );
+        items.forEach((item, i) => {
+          if (results[i]?.length) outcome.stored.push({ id: item.id, text: item.text, kind: item.kind });
+          else outcome.duplicates.push(item.text);
+        });
+        return { ok: true, value: outcome };
+      }
       await this.deps.db.withTenant(scope, async (tx) => {
-        for (const [i, c] of candidates.entries()) {
-          const vector = vectors[i]!;
-          if (isZeroVector(vector)) continue;
-          // Only this end user's memories (or only the shared ones): a repeat is per person.
-          const near = await searchMemoryVectors(tx, scope, { agentId: args.agentId, vector, model, k: 1, endUserExternalId: args.endUserExternalId });
-          const closest = near.hits[0];
+        for (const item of items) {
+          const found = await searchMemoryVectors(tx, scope, { agentId: args.agentId, vector: item.vector, model, k: 1, endUserExternalId: args.endUserExternalId });
+          const closest = found.hits[0];
           if (closest && closest.distance <= DUPLICATE_DISTANCE) {
-            outcome.duplicates.push(c.text);
+            outcome.duplicates.push(item.text);
             continue;
           }
-          const id = randomUUID();
-          await tx.$executeRaw`
-            INSERT INTO memory_items (id, tenant_id, agent_id, conversation_id, end_user_external_id, text, embedding, embedding_model, metadata)
-            VALUES (${id}::uuid, ${scope.tenantId}::uuid, ${args.agentId}::uuid, ${args.conversationId}::uuid, ${args.endUserExternalId},
-                    ${c.text}, ${toVectorLiteral(vector)}::vector, ${model}, ${JSON.stringify({ kind: c.kind, ...metadata })}::jsonb)`;
-          outcome.stored.push({ id, text: c.text, kind: c.kind });
+          await tx.$executeRaw`INSERT INTO ${columns} VALUES (${values(item)})`;
+          outcome.stored.push({ id: item.id, text: item.text, kind: item.kind });
         }
       });
       return { ok: true, value: outcome };

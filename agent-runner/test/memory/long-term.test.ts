@@ -77,6 +77,28 @@ describe('rememberTurn', () => {
     expect(other.ok && other.value.stored).toHaveLength(1);
   });
 
+  it('a repeat within one store is caught too, and so is a shared memory embedded by a model whose plan needs the catalog', async () => {
+    // An agent of its own, so the other tests' memories stay as they expect them.
+    const c = await seedConversation(owner, A.tenantId, 'U9');
+    const twice = await memory.rememberTurn(A, {
+      agentId: c.agentId,
+      conversationId: c.conversationId,
+      endUserExternalId: 'U9',
+      userText: 'I prefer deliveries at the back door. I prefer deliveries at the back door!',
+    });
+    expect(twice.ok && twice.value.stored).toHaveLength(1);
+    expect(twice.ok && twice.value.duplicates).toHaveLength(1);
+    // Another embedding model (not always-exact): shared memories then go through the searched plan.
+    const dense: Embedder = { ...localEmbedder, model: 'test-dense-384' };
+    const other = new LongTermMemory({ db, embedder: dense, logger });
+    const first = await other.store(A, { agentId: c.agentId, endUserExternalId: null, text: 'The shop closes at six on Fridays.' });
+    expect(first.ok && first.value.stored).toHaveLength(1);
+    const repeat = await other.store(A, { agentId: c.agentId, endUserExternalId: null, text: 'The shop closes at six on Fridays!' });
+    expect(repeat).toEqual({ ok: true, value: { stored: [], duplicates: ['The shop closes at six on Fridays!'] } });
+    const rows = (await rowsOf(A.tenantId)).filter((r) => r.embedding_model === 'test-dense-384');
+    expect(rows.map((r) => r.text)).toEqual(['The shop closes at six on Fridays.']);
+  });
+
   it('stores nothing for small talk and questions', async () => {
     const before = (await rowsOf(A.tenantId)).length;
     const r = await memory.rememberTurn(A, { agentId: a.agentId, conversationId: a.conversationId, endUserExternalId: 'U1', userText: 'Hello! How are you? Thanks so much.' });
