@@ -1,5 +1,5 @@
 import { parseContract, KonstructReplyV1, type Logger } from '@konstruct/core';
-import { tenantScope, type Db } from '@konstruct/db';
+import { Prisma, tenantScope, type Db } from '@konstruct/db';
 import type { BusMessage, HandlerResult } from '@konstruct/bus';
 import type { WhatsAppConnection, WhatsAppConnections } from '../channels/whatsapp/connections.ts';
 import type { DeliveryFeedback } from '../channels/whatsapp/feedback.ts';
@@ -280,24 +280,21 @@ export function createWhatsAppSender(deps: WhatsAppSenderDeps): WhatsAppSender {
     const ids = claimed.map((i) => i.reply.id);
     if (result.ok) {
       if (part < parts - 1) {
-        await deps.db.withTenant(scope, (tx) =>
-          tx.message.updateMany({
-            where: { id: { in: ids }, deliveryState: 'sending' },
-            data: { deliveryState: 'pending', partsSent: part + 1, providerMessageId: result.wamid, deliveryAttemptedAt: null },
-          }),
-        );
+        await deps.db.tenantBatch(scope, [
+          Prisma.sql`UPDATE messages SET delivery_state = 'pending', parts_sent = ${part + 1}, provider_message_id = ${result.wamid}, delivery_attempted_at = NULL
+                      WHERE id = ANY(${ids}::uuid[]) AND delivery_state = 'sending'`,
+        ]);
         for (const item of claimed) item.attempts = 0;
         log.info({ messageId: ids[0], part: part + 1, parts }, 'whatsapp reply part sent');
         return;
       }
-      await deps.db.withTenant(scope, async (tx) => {
-        await tx.message.updateMany({
-          where: { id: { in: ids }, deliveryState: 'sending' },
-          data: { deliveryState: 'sent', providerMessageId: result.wamid, sentAt: new Date(), deliveryError: null, partsSent: parts },
-        });
+      await deps.db.tenantBatch(scope, [
+        Prisma.sql`UPDATE messages SET delivery_state = 'sent', provider_message_id = ${result.wamid}, sent_at = ${new Date()}::timestamptz,
+                          delivery_error = NULL, parts_sent = ${parts}
+                    WHERE id = ANY(${ids}::uuid[]) AND delivery_state = 'sending'`,
         // A status webhook may have reconciled it first; keep the wamid either way.
-        await tx.message.updateMany({ where: { id: { in: ids }, providerMessageId: null }, data: { providerMessageId: result.wamid } });
-      });
+        Prisma.sql`UPDATE messages SET provider_message_id = ${result.wamid} WHERE id = ANY(${ids}::uuid[]) AND provider_message_id IS NULL`,
+      ]);
       if (kind === 'template') {
         const item = claimed[0]!;
         await deps.feedback.audit(item.reply.tenantId, {
@@ -391,51 +388,40 @@ export function createWhatsAppSender(deps: WhatsAppSenderDeps): WhatsAppSender {
   }
 
   async function loadRows(tenantId: string, ids: string[]): Promise<Map<string, Row>> {
-    const found = await deps.db.withTenant(tenantScope(tenantId), (tx) =>
-      tx.message.findMany({
-        where: { id: { in: ids }, direction: 'outbound' },
-        select: {
-          id: true,
-          deliveryState: true,
-          deliveryError: true,
-          partsSent: true,
-          deliveryAttemptedAt: true,
-          conversationId: true,
-          conversation: { select: { lastInboundAt: true } },
-        },
-      }),
-    );
-    return new Map(found.map((r) => [r.id, { ...r, lastInboundAt: r.conversation.lastInboundAt }]));
+    const [found] = await deps.db.tenantBatch(tenantScope(tenantId), [
+      Prisma.sql`
+        SELECT m.id::text AS id, m.delivery_state::text AS "deliveryState", m.delivery_error AS "deliveryError", m.parts_sent AS "partsSent",
+               m.delivery_attempted_at AS "deliveryAttemptedAt", m.conversation_id::text AS "conversationId", c.last_inbound_at AS "lastInboundAt"
+          FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.id = ANY(${ids}::uuid[]) AND m.direction = 'outbound'`,
+    ]);
+    return new Map((found as unknown as Row[]).map((r) => [r.id, r]));
   }
 
   /** Claims each reply `sending` unless its state changed since it was read (another instance, a webhook). */
   async function claim(batch: Item[], rows: Map<string, Row>): Promise<Item[]> {
     const tenantId = batch[0]!.reply.tenantId;
     const attemptedAt = new Date(now());
-    return deps.db.withTenant(tenantScope(tenantId), async (tx) => {
-      const claimed: Item[] = [];
-      for (const item of batch) {
+    // Compare-and-set per reply on what was read, all in one round trip.
+    const results = await deps.db.tenantBatch(
+      tenantScope(tenantId),
+      batch.map((item) => {
         const row = rows.get(item.reply.id)!;
-        const r = await tx.message.updateMany({
-          where: {
-            id: row.id,
-            deliveryState: row.deliveryState as 'pending',
-            deliveryAttemptedAt: row.deliveryAttemptedAt,
-            partsSent: row.partsSent,
-          },
-          data: { deliveryState: 'sending', deliveryAttemptedAt: attemptedAt },
-        });
-        if (r.count === 1) claimed.push(item);
-      }
-      return claimed;
-    });
+        return Prisma.sql`
+          UPDATE messages SET delivery_state = 'sending', delivery_attempted_at = ${attemptedAt}::timestamptz
+           WHERE id = ${row.id}::uuid AND delivery_state::text = ${row.deliveryState} AND parts_sent = ${row.partsSent}
+             AND delivery_attempted_at IS NOT DISTINCT FROM ${row.deliveryAttemptedAt}::timestamptz
+          RETURNING id`;
+      }),
+    );
+    return batch.filter((_item, i) => results[i]?.length === 1);
   }
 
   /** The Graph API refused the send: it is not out, so it goes back to waiting. */
   async function revert(tenantId: string, ids: string[]) {
-    await deps.db.withTenant(tenantScope(tenantId), (tx) =>
-      tx.message.updateMany({ where: { id: { in: ids }, deliveryState: 'sending' }, data: { deliveryState: 'pending', deliveryAttemptedAt: null } }),
-    );
+    await deps.db.tenantBatch(tenantScope(tenantId), [
+      Prisma.sql`UPDATE messages SET delivery_state = 'pending', delivery_attempted_at = NULL WHERE id = ANY(${ids}::uuid[]) AND delivery_state = 'sending'`,
+    ]);
   }
 
   async function markFailed(item: Item, row: Row, code: string | null, reason: string) {
