@@ -12,7 +12,7 @@ import { LongTermMemory } from '../src/memory/long-term.ts';
 import { createTurnMemory } from '../src/memory/turn-memory.ts';
 import { BudgetLedger } from '../src/budget/ledger.ts';
 import type { ChatModel, ChatResult } from '../src/llm/types.ts';
-import { createAgent, deleteKeys, logger, testRedis } from './memory/support.ts';
+import { createAgent, createSlackConnection, deleteKeys, logger, testRedis } from './memory/support.ts';
 
 /**
  * What a turn costs the database on its common path, counted: every transaction that is not a
@@ -32,13 +32,7 @@ beforeAll(async () => {
   db = appDb(3);
   scope = await createTenant(owner, 'Round trips');
   const agentId = await createAgent(owner, scope.tenantId);
-  connectionId = randomUUID();
-  await owner.query(`INSERT INTO channel_connections (id, tenant_id, kind, external_id, agent_id) VALUES ($1, $2, 'slack', $3, $4)`, [
-    connectionId,
-    scope.tenantId,
-    `T${randomBytes(5).toString('hex').toUpperCase()}`,
-    agentId,
-  ]);
+  connectionId = await createSlackConnection(owner, scope.tenantId, agentId);
 });
 afterAll(async () => {
   await deleteKeys(redis, prefix);

@@ -8,7 +8,7 @@ import { appDb, createTenant, ownerClient } from '../../test/support/db.ts';
 import { openTurn } from '../src/loop/open-turn.ts';
 import { saveReply } from '../src/loop/reply-row.ts';
 import { LongTermMemory } from '../src/memory/long-term.ts';
-import { createAgent } from './memory/support.ts';
+import { createAgent, createSlackConnection } from './memory/support.ts';
 
 /**
  * The turn's two writes around the model call — opening (conversation, inbound message, rules,
@@ -33,13 +33,7 @@ beforeAll(async () => {
   db = appDb(3);
   scope = await createTenant(owner, 'Turn writes');
   agentId = await createAgent(owner, scope.tenantId);
-  connectionId = randomUUID();
-  await owner.query(`INSERT INTO channel_connections (id, tenant_id, kind, external_id, agent_id) VALUES ($1, $2, 'slack', $3, $4)`, [
-    connectionId,
-    scope.tenantId,
-    `T${randomBytes(5).toString('hex').toUpperCase()}`,
-    agentId,
-  ]);
+  connectionId = await createSlackConnection(owner, scope.tenantId, agentId);
 });
 
 afterAll(async () => {

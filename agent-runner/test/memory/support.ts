@@ -22,14 +22,20 @@ export async function createAgent(owner: pg.Client, tenantId: string, name = 'Av
 }
 
 /** An agent with a Slack connection and one conversation with `endUser`, inserted as the owner. */
-export async function seedConversation(owner: pg.Client, tenantId: string, endUser = 'U0ENDUSER') {
-  const agentId = await createAgent(owner, tenantId);
+/** A Slack connection (a workspace of its own) attached to the agent, inserted as the owner. */
+export async function createSlackConnection(owner: pg.Client, tenantId: string, agentId: string): Promise<string> {
   const connectionId = randomUUID();
-  const conversationId = randomUUID();
   await owner.query(
     `INSERT INTO channel_connections (id, tenant_id, kind, external_id, agent_id) VALUES ($1, $2, 'slack', $3, $4)`,
     [connectionId, tenantId, `T${randomBytes(5).toString('hex').toUpperCase()}`, agentId],
   );
+  return connectionId;
+}
+
+export async function seedConversation(owner: pg.Client, tenantId: string, endUser = 'U0ENDUSER') {
+  const agentId = await createAgent(owner, tenantId);
+  const connectionId = await createSlackConnection(owner, tenantId, agentId);
+  const conversationId = randomUUID();
   await owner.query(
     `INSERT INTO conversations (id, tenant_id, agent_id, connection_id, channel_kind, external_ref, end_user_external_id)
      VALUES ($1, $2, $3, $4, 'slack', $5, $6)`,
