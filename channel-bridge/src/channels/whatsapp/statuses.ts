@@ -63,15 +63,14 @@ export async function applyWhatsAppStatus(deps: StatusDeps, route: WhatsAppRoute
     // Usually the sender recorded the wamid before the status came: one round trip advances the
     // reply and asks whether any reply is still `sending` for this callback, which only then
     // needs the reconciliation below (it looks at each reply's text).
-    const [waiting, advanced] = await deps.db.tenantBatch(scope, [
-      callback
-        ? Prisma.sql`SELECT id FROM messages
-                      WHERE id = ANY(${callback.replyIds}::uuid[]) AND direction = 'outbound' AND delivery_state = 'sending' AND parts_sent = ${callback.part}`
-        : Prisma.sql`SELECT NULL::uuid AS id WHERE false`,
-      Prisma.sql`UPDATE messages SET delivery_state = ${status}::delivery_state
+    const advance = Prisma.sql`UPDATE messages SET delivery_state = ${status}::delivery_state
                   WHERE provider_message_id = ${wamid} AND direction = 'outbound' AND delivery_state::text = ANY(${ADVANCES_FROM[status]}::text[])
-                  RETURNING id`,
-    ]);
+                  RETURNING id`;
+    const stillSending = callback
+      ? Prisma.sql`SELECT id FROM messages
+                    WHERE id = ANY(${callback.replyIds}::uuid[]) AND direction = 'outbound' AND delivery_state = 'sending' AND parts_sent = ${callback.part}`
+      : null;
+    const [advanced, waiting] = await deps.db.tenantBatch(scope, stillSending ? [advance, stillSending] : [advance]);
     let changed = advanced?.length ?? 0;
     if (callback && waiting?.length) {
       changed += await deps.db.withTenant(scope, async (tx) => {
