@@ -1,4 +1,4 @@
-import { EMBEDDING_DIMS, embedText } from '@konstruct/core';
+import { cosine, EMBEDDING_DIMS, embedText } from '@konstruct/core';
 import { rng } from '../../test/support/prng.ts';
 
 export { rng };
@@ -195,15 +195,7 @@ export function denseSpace(seed: number, centres = 256, noise = 2048, dims = EMB
 
 /** Cosine distance of two dense vectors, in float64. */
 export function denseDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
+  return 1 - cosine(a, b);
 }
 
 /**

@@ -76,7 +76,7 @@ export function toVectorLiteral(v: readonly number[]): string {
   return `[${v.join(',')}]`;
 }
 
-export function cosine(a: readonly number[], b: readonly number[]): number {
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
   let na = 0;
   let nb = 0;

@@ -1,18 +1,9 @@
 import { isUuid, isZeroVector, localEmbedder, type Embedder } from '@konstruct/core';
-import { Prisma, searchMemoryVectors, type Db, type TenantScope } from '@konstruct/db';
+import { Prisma, searchMemoryVectors, type Db, type MemoryVectorHit, type TenantScope } from '@konstruct/db';
 import { afterCursor, page, type CursorKey } from '@konstruct/graphql';
 
-/** A memory as the API shows it: never the raw vector. */
-export interface MemoryItemRecord {
-  id: string;
-  agentId: string;
-  conversationId: string | null;
-  endUserExternalId: string | null;
-  text: string;
-  embeddingModel: string;
-  metadata: Prisma.JsonValue;
-  createdAt: Date;
-}
+/** A memory as the API shows it: never the raw vector (a search hit without its distance). */
+export type MemoryItemRecord = Omit<MemoryVectorHit, 'distance'>;
 
 const SELECT = {
   id: true,
