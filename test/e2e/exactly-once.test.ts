@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { databaseUrl, ownerClient } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { simpleQuery } from '../support/simple-query.ts';
-import { postSlack, slackFixture } from '../support/slack.ts';
+import { postSlack } from '../support/slack.ts';
+import { mentionEvent } from '../support/runner-turns.ts';
 import { seedSlackTenant, type SlackTenant } from '../support/platform.ts';
 import { startProcessPlatform, type ProcessPlatform } from '../support/processes.ts';
 import { echoReply, type ChatRequest } from '../fakes/index.ts';
@@ -39,20 +39,8 @@ describe('exactly one Slack reply, through duplicates and crashes', () => {
     await p?.close();
   }, 60_000);
 
-  let seq = 0;
   /** A fresh app_mention from the tenant's workspace (its own ts, so its own thread). */
-  function mention(text: string, channel = 'C0EXACTLY') {
-    const ev = slackFixture('app_mention');
-    const ts = `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
-    ev.team_id = acme.teamId;
-    ev.authorizations[0].team_id = acme.teamId;
-    ev.event_id = `Ev${randomBytes(6).toString('hex').toUpperCase()}`;
-    ev.event.ts = ev.event.event_ts = ts;
-    ev.event.channel = channel;
-    ev.event.text = `<@U0BOTUSER> ${text}`;
-    delete ev.event.client_msg_id;
-    return { payload: ev, ts, channel };
-  }
+  const mention = (text: string, channel = 'C0EXACTLY') => mentionEvent(acme, text, { channel });
 
   const postsIn = (threadTs: string) => p.slack.posts().filter((x) => x.thread_ts === threadTs);
   const llmCallsFor = (text: string) =>

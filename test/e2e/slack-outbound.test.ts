@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { databaseUrl, ownerClient } from '../support/db.ts';
 import { eventually } from '../support/eventually.ts';
 import { simpleQuery } from '../support/simple-query.ts';
-import { postSlack, slackFixture } from '../support/slack.ts';
+import { postSlack } from '../support/slack.ts';
+import { mentionEvent } from '../support/runner-turns.ts';
 import { seedSlackTenant, startPlatform, type Platform, type SlackTenant } from '../support/platform.ts';
 import { echoReply, type RecordedRequest } from '../fakes/index.ts';
 import { textOf } from '../fakes/fake-openai.ts';
@@ -33,19 +33,7 @@ describe('Slack outbound delivery', () => {
     await p?.close();
   });
 
-  let seq = 0;
-  function mention(text: string, channel = 'C0OUTBOUND') {
-    const ev = slackFixture('app_mention');
-    const ts = `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
-    ev.team_id = acme.teamId;
-    ev.authorizations[0].team_id = acme.teamId;
-    ev.event_id = `Ev${randomBytes(6).toString('hex').toUpperCase()}`;
-    ev.event.ts = ev.event.event_ts = ts;
-    ev.event.channel = channel;
-    ev.event.text = `<@U0BOTUSER> ${text}`;
-    delete ev.event.client_msg_id;
-    return { payload: ev, ts, channel };
-  }
+  const mention = (text: string, channel = 'C0OUTBOUND') => mentionEvent(acme, text, { channel });
   async function send(m: { payload: unknown }) {
     expect((await postSlack(p.bridge.url, m.payload, p.signingSecret)).status).toBe(200);
   }

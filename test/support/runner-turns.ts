@@ -11,28 +11,39 @@ export function uniqueTs(): string {
 }
 
 /**
- * Posts a signed app_mention from `tenant`'s workspace, as Slack sends it. Without `threadTs`
+ * A signed-to-be app_mention from `tenant`'s workspace, as Slack sends it. Without `threadTs`
  * the message starts its own thread (a new conversation); with it, it continues that one.
  */
+export function mentionEvent(
+  tenant: Pick<SlackTenant, 'teamId'>,
+  text: string,
+  opts: { ts?: string; threadTs?: string; channel?: string; user?: string } = {},
+): { payload: Record<string, any>; ts: string; threadTs: string; channel: string } {
+  const ev = slackFixture('app_mention');
+  const ts = opts.ts ?? uniqueTs();
+  const channel = opts.channel ?? 'C0CUSTOMER';
+  ev.team_id = tenant.teamId;
+  ev.authorizations[0].team_id = tenant.teamId;
+  ev.event_id = `Ev${ts.replace('.', '')}${counter}`;
+  ev.event.ts = ev.event.event_ts = ts;
+  ev.event.text = `<@U0BOTUSER> ${text}`;
+  ev.event.channel = channel;
+  ev.event.user = opts.user ?? 'U061F7AUR';
+  ev.event.client_msg_id = `msg-${ts}`;
+  if (opts.threadTs) ev.event.thread_ts = opts.threadTs;
+  return { payload: ev, ts, threadTs: opts.threadTs ?? ts, channel };
+}
+
+/** Posts a mention (see mentionEvent) and expects Slack's 200. */
 export async function mention(
   p: Platform,
   tenant: SlackTenant,
   text: string,
   opts: { ts?: string; threadTs?: string; channel?: string; user?: string } = {},
 ): Promise<{ ts: string; threadTs: string }> {
-  const ev = slackFixture('app_mention');
-  const ts = opts.ts ?? uniqueTs();
-  ev.team_id = tenant.teamId;
-  ev.authorizations[0].team_id = tenant.teamId;
-  ev.event_id = `Ev${ts.replace('.', '')}${counter}`;
-  ev.event.ts = ev.event.event_ts = ts;
-  ev.event.text = `<@U0BOTUSER> ${text}`;
-  ev.event.channel = opts.channel ?? 'C0CUSTOMER';
-  ev.event.user = opts.user ?? 'U061F7AUR';
-  ev.event.client_msg_id = `msg-${ts}`;
-  if (opts.threadTs) ev.event.thread_ts = opts.threadTs;
-  expect((await postSlack(p.bridge.url, ev, p.signingSecret)).status).toBe(200);
-  return { ts, threadTs: opts.threadTs ?? ts };
+  const m = mentionEvent(tenant, text, opts);
+  expect((await postSlack(p.bridge.url, m.payload, p.signingSecret)).status).toBe(200);
+  return { ts: m.ts, threadTs: m.threadTs };
 }
 
 /** The posts the fake Slack received in one thread, in order. */
