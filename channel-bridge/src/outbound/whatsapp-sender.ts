@@ -425,42 +425,31 @@ export function createWhatsAppSender(deps: WhatsAppSenderDeps): WhatsAppSender {
   }
 
   async function markFailed(item: Item, row: Row, code: string | null, reason: string) {
-    const r = await deps.db.withTenant(tenantScope(item.reply.tenantId), (tx) =>
-      tx.message.updateMany({
-        where: { id: item.reply.id, deliveryState: { in: ['pending', 'sending', 'failed'] } },
-        data: { deliveryState: 'failed', deliveryError: reason },
-      }),
-    );
     log.warn({ messageId: item.reply.id, code, reason }, 'whatsapp reply failed');
-    if (r.count === 1) {
-      await deps.feedback.report(item.reply.tenantId, 'failed', {
-        messageId: item.reply.id,
-        conversationId: row.conversationId,
-        code,
-        reason,
-        noteKey: `failed:${code ?? 'send'}`,
-        audit: { action: 'whatsapp.delivery_failed' },
-      });
-    }
+    await settleFinally(item, row, 'failed', code, reason);
   }
 
-  async function hold(item: Item, row: Row, code: string | null, reason: string) {
+  function hold(item: Item, row: Row, code: string | null, reason: string) {
+    return settleFinally(item, row, 'held', code, reason);
+  }
+
+  /** Records the reply as failed or held (unless it got further meanwhile) and reports it once. */
+  async function settleFinally(item: Item, row: Row, state: 'failed' | 'held', code: string | null, reason: string) {
     const r = await deps.db.withTenant(tenantScope(item.reply.tenantId), (tx) =>
       tx.message.updateMany({
         where: { id: item.reply.id, deliveryState: { in: ['pending', 'sending', 'failed'] } },
-        data: { deliveryState: 'held', deliveryError: reason },
+        data: { deliveryState: state, deliveryError: reason },
       }),
     );
-    if (r.count === 1) {
-      await deps.feedback.report(item.reply.tenantId, 'held', {
-        messageId: item.reply.id,
-        conversationId: row.conversationId,
-        code,
-        reason,
-        noteKey: 'held',
-        audit: { action: 'whatsapp.reply_held' },
-      });
-    }
+    if (r.count !== 1) return;
+    await deps.feedback.report(item.reply.tenantId, state, {
+      messageId: item.reply.id,
+      conversationId: row.conversationId,
+      code,
+      reason,
+      noteKey: state === 'failed' ? `failed:${code ?? 'send'}` : 'held',
+      audit: { action: state === 'failed' ? 'whatsapp.delivery_failed' : 'whatsapp.reply_held' },
+    });
   }
 
   return {
